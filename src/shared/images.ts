@@ -1,0 +1,27 @@
+// The in-memory form every dataset source produces before normalization: raw
+// 8-bit pixels and integer class labels, the same for IDX files, decoded image
+// folders and arrays handed in by library users.
+
+/**
+ * A set of labelled images of one size. `pixels` holds `count` images one after
+ * another, each stored row by row with interleaved channels (height × width ×
+ * channels), which is also the order a Keras `Flatten` layer reads them in.
+ */
+export interface LabelledImages {
+  pixels: Uint8Array;
+  /** Class index of each image, `0 <= label < classNames.length`. */
+  labels: Int32Array;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  classNames: string[];
+  /** Where the images came from, for log lines and error messages. */
+  source: string;
+}
+
+/** A training set and, when the source has one, its own test set. */
+export interface DatasetSplits {
+  train: LabelledImages;
+  test?: LabelledImages;
+}
