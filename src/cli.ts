@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The syncgrad command line: `syncgrad train` and `syncgrad eval`.
+
+import { availableParallelism } from 'node:os';
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+
+import { evalCommand, trainCommand } from './coordinator/commands.js';
+import type { EvalFlags, TrainFlags } from './coordinator/commands.js';
+import { kBackends, kOptimizers } from './coordinator/options.js';
+import { SyncgradError, TrainingAbortedError } from './shared/errors.js';
+
+const dataFlags = {
+  'data-dir': { type: 'string', describe: 'Folder searched first for named datasets [env SYNCGRAD_DATA_DIR]' },
+  'cache-dir': { type: 'string', describe: 'Folder for downloads and decoded images [env SYNCGRAD_CACHE_DIR, default ~/.cache/syncgrad]' },
+  download: { type: 'boolean', default: true, describe: 'Download a named dataset that is not found (--no-download to forbid)' },
+  json: { type: 'boolean', default: false, describe: 'Print one JSON object as the last line of stdout' },
+} as const;
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+
+  await yargs(hideBin(process.argv))
+    .scriptName('syncgrad')
+    .usage('$0 <command> [options]')
+    .command(
+      'train',
+      'Train an MLP data-parallel across worker threads',
+      (command) =>
+        command
+          .option('dataset', { type: 'string', default: 'fashion-mnist', describe: "'fashion-mnist', 'mnist', or a folder of class subfolders" })
+          .option('test', { type: 'string', describe: 'Folder of class subfolders used as the test set' })
+          .option('workers', { type: 'string', describe: `Worker threads [default: ${availableParallelism()}, the number of cores]` })
+          .option('epochs', { type: 'string', default: '10' })
+          .option('batch-size', { type: 'string', default: '32', describe: 'Global batch, split across the workers' })
+          .option('lr', { type: 'string', default: '0.0005', describe: 'Learning rate' })
+          .option('optimizer', { type: 'string', choices: kOptimizers, default: 'adam' })
+          .option('momentum', { type: 'string', default: '0.9', describe: 'Momentum of --optimizer momentum' })
+          .option('hidden', { type: 'string', default: '200,150', describe: 'Hidden layer widths' })
+          .option('seed', { type: 'string', default: '42' })
+          .option('max-steps', { type: 'string', describe: 'Stop after this many updates' })
+          .option('validation-split', { type: 'string', describe: 'Fraction held out for validation [default: 0 with a test set, else 0.1]' })
+          .option('out', { type: 'string', describe: 'Save the model (TensorFlow.js Layers format) into this folder' })
+          .option('backend', { type: 'string', choices: kBackends, default: 'wasm', describe: 'TensorFlow.js backend of the workers' })
+          .options(dataFlags),
+      (argv) => trainCommand(argv as unknown as TrainFlags, controller.signal),
+    )
+    .command(
+      'eval',
+      'Evaluate a saved model on a dataset',
+      (command) =>
+        command
+          .option('model', { type: 'string', demandOption: true, describe: 'Folder written by train --out' })
+          .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'Named dataset (its test split) or a folder of class subfolders' })
+          .options(dataFlags),
+      (argv) => evalCommand(argv as unknown as EvalFlags),
+    )
+    .demandCommand(1, 'Name a command: syncgrad train or syncgrad eval.')
+    .strict()
+    .fail((message, error, instance) => {
+      if (error) throw error;
+      process.stderr.write(`syncgrad: ${message}\nRun 'syncgrad --help' or 'syncgrad <command> --help' for the options.\n`);
+      instance.exit(2, new Error(message));
+    })
+    .help()
+    .version()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .parseAsync();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof TrainingAbortedError) {
+      process.stderr.write('syncgrad: training stopped before the end; nothing was saved.\n');
+      process.exit(130);
+    }
+    if (error instanceof SyncgradError) {
+      process.stderr.write(`syncgrad: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  },
+);

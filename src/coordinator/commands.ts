@@ -1,0 +1,158 @@
+// The CLI's commands: flags in, a training run or an evaluation, output for
+// people on stdout (or stderr when --json reserves stdout for one JSON line).
+
+import { performance } from 'node:perf_hooks';
+
+import { OptionError } from '../shared/errors.js';
+import type { BackendName } from '../shared/messages.js';
+import type { OptimizerName } from '../shared/optimizers.js';
+import { EpochProgress, perClassTable } from './console-report.js';
+import { createProgressPrinter, loadDataset } from './data/index.js';
+import { evaluateLoadedModel, useFastestLocalBackend } from './evaluate-model.js';
+import type { EvaluationReport } from './metrics.js';
+import { loadModel, saveModel } from './model-io.js';
+import { train } from './trainer.js';
+
+export interface TrainFlags {
+  dataset: string;
+  test?: string;
+  dataDir?: string;
+  cacheDir?: string;
+  download: boolean;
+  workers?: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  optimizer: string;
+  momentum: string;
+  hidden: string;
+  seed: string;
+  maxSteps?: string;
+  validationSplit?: string;
+  out?: string;
+  backend: string;
+  json: boolean;
+}
+
+export interface EvalFlags {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  cacheDir?: string;
+  download: boolean;
+  json: boolean;
+}
+
+/** Parses a numeric flag, naming it and the text given when it is not a number. */
+export function numberFlag(flag: string, text: string): number;
+export function numberFlag(flag: string, text: string | undefined): number | undefined;
+export function numberFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) {
+    throw new OptionError(flag, `--${flag} must be a number, got '${text}'.`);
+  }
+  return value;
+}
+
+function hiddenFlag(text: string): number[] {
+  const sizes = text.split(',').map((part) => Number(part.trim()));
+  if (text.trim() === '' || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new OptionError(
+      'hidden',
+      `--hidden must list positive whole layer widths separated by commas, got '${text}'. Example: --hidden 200,150.`,
+    );
+  }
+  return sizes;
+}
+
+export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Promise<void> {
+  const out = flags.json ? process.stderr : process.stdout;
+  const started = performance.now();
+  let epochs = numberFlag('epochs', flags.epochs);
+  const progress = new EpochProgress(out, () => epochs);
+  const summary = await train({
+    dataset: flags.dataset,
+    test: flags.test,
+    dataDir: flags.dataDir,
+    cacheDir: flags.cacheDir,
+    download: flags.download,
+    workers: numberFlag('workers', flags.workers),
+    epochs,
+    batchSize: numberFlag('batch-size', flags.batchSize),
+    learningRate: numberFlag('lr', flags.lr),
+    optimizer: flags.optimizer as OptimizerName,
+    momentum: numberFlag('momentum', flags.momentum),
+    hiddenSizes: hiddenFlag(flags.hidden),
+    seed: numberFlag('seed', flags.seed),
+    maxSteps: numberFlag('max-steps', flags.maxSteps),
+    validationSplit: numberFlag('validation-split', flags.validationSplit),
+    backend: flags.backend as BackendName,
+    signal,
+    onLoadProgress: createProgressPrinter(process.stderr),
+    onProgress: (step) => {
+      epochs = step.epochs;
+      progress.update(step);
+    },
+    onEpoch: (record) => progress.epoch(record),
+  }).finally(() => progress.stop());
+
+  if (summary.test) {
+    out.write(`\n${testLine(summary.test)}\n${perClassTable(summary.test)}\n`);
+  }
+  out.write(
+    `trained ${summary.steps} steps on ${summary.workers} workers (${summary.backend}), ` +
+      `${Math.round(summary.samplesPerSecond)} samples/s, params ${summary.paramsDigest.slice(0, 16)}\n`,
+  );
+  if (flags.out) {
+    await saveModel(summary.model, flags.out, { 'history.json': summary.history });
+    out.write(`model saved to ${flags.out} (model.json, weights.bin, classes.json, history.json)\n`);
+  }
+  if (flags.json) {
+    const report = {
+      workers: summary.workers,
+      backend: summary.backend,
+      epochs: summary.epochs,
+      steps: summary.steps,
+      globalBatch: summary.globalBatch,
+      testSource: summary.test?.source ?? null,
+      testLoss: summary.test?.loss ?? null,
+      testAccuracy: summary.test?.accuracy ?? null,
+      perClass: summary.test?.perClass ?? [],
+      samplesPerSecond: summary.samplesPerSecond,
+      history: summary.history,
+      paramsDigest: summary.paramsDigest,
+      seconds: (performance.now() - started) / 1000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      out: flags.out ?? null,
+    };
+    process.stdout.write(JSON.stringify(report) + '\n');
+  }
+}
+
+export async function evalCommand(flags: EvalFlags): Promise<void> {
+  const out = flags.json ? process.stderr : process.stdout;
+  const model = await loadModel(flags.model);
+  const splits = await loadDataset({
+    dataset: flags.dataset,
+    dataDir: flags.dataDir,
+    cacheDir: flags.cacheDir,
+    download: flags.download,
+    onProgress: createProgressPrinter(process.stderr),
+  });
+  // a named dataset is evaluated on its test split, a folder on all its images
+  const images = splits.test ?? splits.train;
+  const backend = await useFastestLocalBackend();
+  const report = evaluateLoadedModel(model, images);
+  out.write(`${testLine(report)} (${images.source}, ${backend})\n${perClassTable(report)}\n`);
+  if (flags.json) {
+    process.stdout.write(
+      JSON.stringify({ testLoss: report.loss, testAccuracy: report.accuracy, count: report.count, perClass: report.perClass }) + '\n',
+    );
+  }
+  model.layers.dispose();
+}
+
+function testLine(report: EvaluationReport): string {
+  return `${report.source} loss ${report.loss.toFixed(4)}  ${report.source} acc ${report.accuracy.toFixed(4)}  (${report.count} images)`;
+}

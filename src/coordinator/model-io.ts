@@ -1,0 +1,146 @@
+// Saving and loading trained models in the TensorFlow.js Layers format
+// (model.json plus a weights file), so `tf.loadLayersModel` in any
+// TensorFlow.js program can load what syncgrad trains.
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs';
+
+import { ModelFileError } from '../shared/errors.js';
+import { parameterLayout } from '../shared/layout.js';
+import type { TrainedModel } from './trainer.js';
+
+const kModelFile = 'model.json';
+const kWeightsFile = 'weights.bin';
+const kClassesFile = 'classes.json';
+
+/**
+ * The Keras-style Sequential model syncgrad trains: Flatten, ReLU Dense layers
+ * and a softmax Dense layer. Inputs are images scaled to 0..1.
+ */
+export function buildLayersModel(model: TrainedModel): tf.Sequential {
+  const layers = tf.sequential({ name: 'syncgrad_mlp' });
+  layers.add(tf.layers.flatten({ inputShape: model.inputShape, name: 'flatten' }));
+  model.shape.hiddenSizes.forEach((units, index) => {
+    layers.add(tf.layers.dense({ units, activation: 'relu', name: `dense_${index + 1}` }));
+  });
+  layers.add(
+    tf.layers.dense({
+      units: model.shape.outputSize,
+      activation: 'softmax',
+      name: `dense_${model.shape.hiddenSizes.length + 1}`,
+    }),
+  );
+  const weights = parameterLayout(model.shape).layers.flatMap((layer) => [
+    tf.tensor2d(model.parameters.subarray(layer.kernelOffset, layer.biasOffset), [
+      layer.inputSize,
+      layer.outputSize,
+    ]),
+    tf.tensor1d(model.parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize)),
+  ]);
+  layers.setWeights(weights);
+  tf.dispose(weights);
+  return layers;
+}
+
+/**
+ * Writes `model.json`, `weights.bin`, `classes.json` and any `extras` (name
+ * to JSON value) into `directory`. Each file is written under a temporary name
+ * and renamed into place, so a failure never leaves a half-written file where
+ * an earlier model was.
+ */
+export async function saveModel(
+  model: TrainedModel,
+  directory: string,
+  extras: Record<string, unknown> = {},
+): Promise<void> {
+  const layers = buildLayersModel(model);
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await layers.save(
+    tf.io.withSaveHandler(async (saved) => {
+      artifacts = saved;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  layers.dispose();
+  if (!artifacts?.weightSpecs || !artifacts.weightData) {
+    throw new Error('TensorFlow.js returned no weights when saving the model');
+  }
+
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology as object,
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    weightsManifest: [{ paths: [`./${kWeightsFile}`], weights: artifacts.weightSpecs }],
+    userDefinedMetadata: { classNames: model.classNames, inputScale: '1/255' },
+  };
+  const weightData = artifacts.weightData as ArrayBuffer;
+  const files: [string, string | Uint8Array][] = [
+    [kWeightsFile, new Uint8Array(weightData)],
+    [kClassesFile, JSON.stringify(model.classNames, null, 2) + '\n'],
+    ...Object.entries(extras).map(([name, value]): [string, string] => [name, JSON.stringify(value, null, 2) + '\n']),
+    // model.json last: a folder with a model.json is a complete model
+    [kModelFile, JSON.stringify(modelJson)],
+  ];
+  try {
+    await mkdir(directory, { recursive: true });
+    for (const [name, contents] of files) {
+      const target = join(directory, name);
+      const temporary = `${target}.${process.pid}.tmp`;
+      await writeFile(temporary, contents);
+      await rename(temporary, target);
+    }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelFileError(directory, `Could not write the model to '${directory}': ${reason}. Choose a writable folder with --out.`);
+  }
+}
+
+/** A model folder read back: the Layers model and the class names saved beside it. */
+export interface LoadedModel {
+  layers: tf.LayersModel;
+  classNames: string[];
+  inputShape: number[];
+}
+
+/** Loads a folder written by `saveModel` with `tf.loadLayersModel`. */
+export async function loadModel(directory: string): Promise<LoadedModel> {
+  const modelPath = join(directory, kModelFile);
+  let modelJson: tf.io.ModelJSON;
+  try {
+    modelJson = JSON.parse(await readFile(modelPath, 'utf8')) as tf.io.ModelJSON;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelFileError(
+      modelPath,
+      `Could not read '${modelPath}': ${reason}. --model must be a folder written by 'syncgrad train --out DIR'.`,
+    );
+  }
+  const handler: tf.io.IOHandler = {
+    load: () =>
+      tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const specs = manifest.flatMap((group) => group.weights);
+        const buffers = await Promise.all(
+          manifest.flatMap((group) => group.paths).map((path) => readWeights(join(directory, path))),
+        );
+        return [specs, tf.io.concatenateArrayBuffers(buffers)];
+      }),
+  };
+  const layers = await tf.loadLayersModel(handler);
+  const metadata = (modelJson.userDefinedMetadata ?? {}) as { classNames?: string[] };
+  const outputs = layers.outputs[0].shape[1] ?? 0;
+  const classNames = metadata.classNames ?? Array.from({ length: outputs }, (_, index) => String(index));
+  return { layers, classNames, inputShape: layers.inputs[0].shape.slice(1) as number[] };
+}
+
+async function readWeights(path: string): Promise<ArrayBuffer> {
+  try {
+    const bytes = await readFile(path);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelFileError(path, `Could not read the weights file '${path}': ${reason}. Save the model again with --out.`);
+  }
+}

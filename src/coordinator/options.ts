@@ -1,0 +1,157 @@
+// The options of a training run, their defaults, and the checks that turn a
+// value that cannot work into an OptionError naming the flag.
+
+import { availableParallelism } from 'node:os';
+
+import { OptionError } from '../shared/errors.js';
+import type { DatasetSplits, LabelledImages } from '../shared/images.js';
+import type { BackendName } from '../shared/messages.js';
+import type { OptimizerName } from '../shared/optimizers.js';
+import type { LoadProgress } from './data/index.js';
+
+/** Progress inside an epoch, reported about ten times a second. */
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsInEpoch: number;
+  /** Mean loss over this epoch's samples so far. */
+  loss: number;
+  accuracy: number;
+  samplesPerSecond: number;
+}
+
+/** One row of the training history. */
+export interface EpochRecord {
+  /** Counted from 1. */
+  epoch: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  validationLoss: number | null;
+  validationAccuracy: number | null;
+  /** Seconds spent in training steps, evaluation excluded. */
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface TrainOptions {
+  /**
+   * Training data: `'fashion-mnist'`, `'mnist'`, a folder of class subfolders,
+   * images already in memory, or a training set with its own test set.
+   */
+  dataset: string | LabelledImages | DatasetSplits;
+  /** Test data: a folder of class subfolders, or images in memory. Default: the dataset's own. */
+  test?: string | LabelledImages;
+  /** Folder searched first for named datasets. Default: $SYNCGRAD_DATA_DIR. */
+  dataDir?: string;
+  /** Folder for downloads and decoded images. Default: $SYNCGRAD_CACHE_DIR or ~/.cache/syncgrad. */
+  cacheDir?: string;
+  /** Whether named datasets may be downloaded when not found. Default true. */
+  download?: boolean;
+  /** Worker threads. Default: the number of cores. */
+  workers?: number;
+  /** Default 10. */
+  epochs?: number;
+  /** Samples per update, split across the workers. Default 32. */
+  batchSize?: number;
+  /** Default 0.0005. */
+  learningRate?: number;
+  /** Default 'adam' (Keras defaults: beta1 0.9, beta2 0.999, epsilon 1e-7). */
+  optimizer?: OptimizerName;
+  /** For the momentum optimizer. Default 0.9. */
+  momentum?: number;
+  /** Widths of the hidden ReLU layers. Default [200, 150]. */
+  hiddenSizes?: number[];
+  /** Seed of weight initialization, validation split and shuffles. Default 42. */
+  seed?: number;
+  /** Stop after this many updates in all. Default: no limit. */
+  maxSteps?: number;
+  /**
+   * Fraction of the training set held out for validation. Default 0 when
+   * there is a test set (which then serves as validation data each epoch),
+   * otherwise 0.1.
+   */
+  validationSplit?: number;
+  /** TensorFlow.js backend in the workers. Default 'wasm'. */
+  backend?: BackendName;
+  /** Aborting stops training after the step in progress. */
+  signal?: AbortSignal;
+  onEpoch?: (record: EpochRecord) => void;
+  onProgress?: (progress: StepProgress) => void;
+  onLoadProgress?: (event: LoadProgress) => void;
+}
+
+export type ResolvedOptions = Required<
+  Omit<TrainOptions, 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress' | 'maxSteps' | 'validationSplit'>
+> &
+  Pick<TrainOptions, 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress'> & {
+    maxSteps: number;
+    validationSplit: number | undefined;
+  };
+
+export const kBackends: BackendName[] = ['wasm', 'cpu', 'tensorflow'];
+export const kOptimizers: OptimizerName[] = ['adam', 'sgd', 'momentum'];
+
+/** Applies the defaults and rejects values that cannot work, naming the flag. */
+export function resolveOptions(options: TrainOptions): ResolvedOptions {
+  const cores = availableParallelism();
+  const resolved: ResolvedOptions = {
+    ...options,
+    download: options.download ?? true,
+    workers: options.workers ?? cores,
+    epochs: options.epochs ?? 10,
+    batchSize: options.batchSize ?? 32,
+    learningRate: options.learningRate ?? 0.0005,
+    optimizer: options.optimizer ?? 'adam',
+    momentum: options.momentum ?? 0.9,
+    hiddenSizes: options.hiddenSizes ?? [200, 150],
+    seed: options.seed ?? 42,
+    maxSteps: options.maxSteps ?? Number.POSITIVE_INFINITY,
+    validationSplit: options.validationSplit,
+    backend: options.backend ?? 'wasm',
+  };
+
+  wholeNumber('workers', resolved.workers, 1, `Use --workers 1 for one thread, or leave it out to use all ${cores} cores.`);
+  wholeNumber('epochs', resolved.epochs, 1, 'Use --epochs 10 for the textbook run.');
+  wholeNumber('batch-size', resolved.batchSize, 1, 'Use --batch-size 32 for the textbook run.');
+  if (resolved.batchSize < resolved.workers) {
+    throw new OptionError(
+      'batch-size',
+      `--batch-size ${resolved.batchSize} is smaller than --workers ${resolved.workers}: each global ` +
+        `batch is split across the workers, so every worker needs at least one sample. Use a batch ` +
+        `of at least ${resolved.workers} or at most ${resolved.batchSize} workers.`,
+    );
+  }
+  if (options.maxSteps !== undefined) {
+    wholeNumber('max-steps', options.maxSteps, 1, 'Leave it out to train for all epochs.');
+  }
+  if (!Number.isInteger(resolved.seed)) {
+    throw new OptionError('seed', `--seed must be a whole number, got ${resolved.seed}.`);
+  }
+  if (resolved.hiddenSizes.length === 0 || resolved.hiddenSizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new OptionError(
+      'hidden',
+      `--hidden must list positive whole layer widths separated by commas, got '${resolved.hiddenSizes.join(',')}'. Example: --hidden 200,150.`,
+    );
+  }
+  const split = resolved.validationSplit;
+  if (split !== undefined && !(split >= 0 && split < 1)) {
+    throw new OptionError('validation-split', `--validation-split must be at least 0 and below 1, got ${split}. Example: --validation-split 0.1.`);
+  }
+  oneOf('backend', resolved.backend, kBackends);
+  oneOf('optimizer', resolved.optimizer, kOptimizers);
+  return resolved;
+}
+
+function wholeNumber(flag: string, value: number, minimum: number, hint: string): void {
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new OptionError(flag, `--${flag} must be a whole number of at least ${minimum}, got ${value}. ${hint}`);
+  }
+}
+
+function oneOf(flag: string, value: string, allowed: string[]): void {
+  if (!allowed.includes(value)) {
+    throw new OptionError(flag, `--${flag} must be one of ${allowed.join(', ')}; got '${value}'.`);
+  }
+}

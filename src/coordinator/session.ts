@@ -1,0 +1,56 @@
+// Allocation of a training session's shared memory and the initial weights.
+
+import { randomUUID } from 'node:crypto';
+
+import {
+  kControlSlots,
+  kStatsSlotsPerWorker,
+  parameterLayout,
+} from '../shared/layout.js';
+import type { ModelShape } from '../shared/layout.js';
+import type { SessionMemory, SharedSamples } from '../shared/messages.js';
+import { optimizerStateSize } from '../shared/optimizers.js';
+import type { OptimizerConfig } from '../shared/optimizers.js';
+import { randomStream, kStreamInitialization, uniform } from './random.js';
+
+const kFloat = Float32Array.BYTES_PER_ELEMENT;
+
+/** Allocates every shared buffer of a session; the parameters start at zero. */
+export function allocateSession(
+  shape: ModelShape,
+  workers: number,
+  optimizer: OptimizerConfig,
+  train: SharedSamples,
+): SessionMemory {
+  const layout = parameterLayout(shape);
+  return {
+    id: randomUUID(),
+    shape,
+    workers,
+    optimizer,
+    parameters: new SharedArrayBuffer(layout.count * kFloat),
+    gradients: new SharedArrayBuffer(workers * layout.slotStride * kFloat),
+    optimizerState: new SharedArrayBuffer(
+      Math.max(1, optimizerStateSize(optimizer) * layout.count) * kFloat,
+    ),
+    control: new SharedArrayBuffer(kControlSlots * Int32Array.BYTES_PER_ELEMENT),
+    stats: new SharedArrayBuffer(workers * kStatsSlotsPerWorker * Float64Array.BYTES_PER_ELEMENT),
+    order: new SharedArrayBuffer(train.count * Int32Array.BYTES_PER_ELEMENT),
+    train,
+  };
+}
+
+/**
+ * Glorot-uniform kernels and zero biases, as Keras initializes a Dense layer:
+ * each kernel entry uniform in ±sqrt(6 / (fanIn + fanOut)).
+ */
+export function initializeParameters(shape: ModelShape, seed: number, parameters: Float32Array): void {
+  const random = randomStream(seed, kStreamInitialization);
+  parameters.fill(0);
+  for (const layer of parameterLayout(shape).layers) {
+    const limit = Math.sqrt(6 / (layer.inputSize + layer.outputSize));
+    for (let i = layer.kernelOffset; i < layer.biasOffset; i++) {
+      parameters[i] = uniform(random, -limit, limit);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+// The training loop of the coordinator: data into shared memory, one pool
+// phase per epoch, evaluation, and the run's summary.
+
+import { performance } from 'node:perf_hooks';
+
+import { OptionError, TrainingAbortedError } from '../shared/errors.js';
+import type { DatasetSplits, LabelledImages } from '../shared/images.js';
+import { kStatsCorrect, kStatsLossSum, kStatsSlotsPerWorker, kStepsDone } from '../shared/layout.js';
+import type { ModelShape } from '../shared/layout.js';
+import type { SessionMemory, SharedSamples } from '../shared/messages.js';
+import { optimizerConfig } from '../shared/optimizers.js';
+import { loadDataset } from './data/index.js';
+import { evaluationReport, parametersDigest } from './metrics.js';
+import type { EvaluationReport } from './metrics.js';
+import { resolveOptions } from './options.js';
+import type { EpochRecord, ResolvedOptions, TrainOptions } from './options.js';
+import { requestStop, WorkerPool } from './pool.js';
+import { kStreamShuffle, randomStream, shuffleInPlace } from './random.js';
+import { toSharedSamples, validationSplit } from './samples.js';
+import { allocateSession, initializeParameters } from './session.js';
+
+/** A trained model: its shape, its classes and a copy of its parameters. */
+export interface TrainedModel {
+  shape: ModelShape;
+  /** Height, width and channels of the input images. */
+  inputShape: [number, number, number];
+  classNames: string[];
+  parameters: Float32Array;
+}
+
+export interface TrainingSummary {
+  model: TrainedModel;
+  history: EpochRecord[];
+  /** Final evaluation on the test set, else on the validation split, else null. */
+  test: EvaluationReport | null;
+  /** Mean loss of every update's global batch, in order. */
+  stepLosses: number[];
+  workers: number;
+  backend: string;
+  epochs: number;
+  steps: number;
+  globalBatch: number;
+  samplesPerSecond: number;
+  paramsDigest: string;
+}
+
+/** Trains an MLP data-parallel across worker threads and evaluates it. */
+export async function train(options: TrainOptions): Promise<TrainingSummary> {
+  const settings = resolveOptions(options);
+  optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
+  const splits = await resolveData(settings);
+  const data = prepareData(splits, settings);
+  const pool = new WorkerPool(settings.workers, settings.backend);
+  try {
+    const [probe] = await pool.probe();
+    return await runEpochs(pool, probe.backend, data, settings);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function resolveData(settings: ResolvedOptions): Promise<DatasetSplits> {
+  const { dataset, test } = settings;
+  if (typeof dataset === 'string') {
+    if (test !== undefined && typeof test !== 'string') {
+      throw new OptionError('test', 'A test set in memory needs a training set in memory too.');
+    }
+    return loadDataset({
+      dataset,
+      test,
+      dataDir: settings.dataDir,
+      cacheDir: settings.cacheDir,
+      download: settings.download,
+      onProgress: settings.onLoadProgress,
+    });
+  }
+  const splits: DatasetSplits = 'train' in dataset ? { ...dataset } : { train: dataset };
+  if (typeof test === 'string') {
+    throw new OptionError('test', 'A test folder needs a training folder too; pass images in memory for both.');
+  }
+  if (test) splits.test = test;
+  return splits;
+}
+
+interface PreparedData {
+  images: LabelledImages;
+  shape: ModelShape;
+  train: SharedSamples;
+  validation: { samples: SharedSamples; labels: Int32Array; source: 'test' | 'validation' } | null;
+  test: { samples: SharedSamples; labels: Int32Array; source: 'test' | 'validation' } | null;
+}
+
+function prepareData(splits: DatasetSplits, settings: ResolvedOptions): PreparedData {
+  const images = splits.train;
+  if (splits.test) checkSameKind(images, splits.test);
+  const fraction = settings.validationSplit ?? (splits.test ? 0 : 0.1);
+  const { train, validation } =
+    fraction > 0 ? validationSplit(images.count, fraction, settings.seed) : { train: undefined, validation: undefined };
+  const trainCount = train ? train.length : images.count;
+  if (trainCount === 0) {
+    throw new OptionError('validation-split', `--validation-split ${fraction} leaves no training images out of ${images.count}.`);
+  }
+
+  const held = validation && validation.length > 0
+    ? { samples: toSharedSamples(images, validation), labels: Int32Array.from(validation, (index) => images.labels[index]), source: 'validation' as const }
+    : null;
+  const test = splits.test
+    ? { samples: toSharedSamples(splits.test), labels: splits.test.labels, source: 'test' as const }
+    : null;
+  return {
+    images,
+    shape: {
+      inputSize: images.height * images.width * images.channels,
+      hiddenSizes: settings.hiddenSizes,
+      outputSize: images.classNames.length,
+    },
+    train: toSharedSamples(images, train),
+    validation: held ?? test,
+    test: test ?? held,
+  };
+}
+
+function checkSameKind(train: LabelledImages, test: LabelledImages): void {
+  const trainSize = `${train.height}x${train.width}x${train.channels}`;
+  const testSize = `${test.height}x${test.width}x${test.channels}`;
+  if (trainSize !== testSize) {
+    throw new OptionError('test', `Test images from ${test.source} are ${testSize} but training images are ${trainSize}; both sets must have one size.`);
+  }
+  if (train.classNames.join('\n') !== test.classNames.join('\n')) {
+    throw new OptionError('test', `The test set ${test.source} has classes [${test.classNames.join(', ')}] but the training set has [${train.classNames.join(', ')}].`);
+  }
+}
+
+async function runEpochs(
+  pool: WorkerPool,
+  backend: string,
+  data: PreparedData,
+  settings: ResolvedOptions,
+): Promise<TrainingSummary> {
+  const optimizer = optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
+  const session = allocateSession(data.shape, settings.workers, optimizer, data.train);
+  const parameters = new Float32Array(session.parameters);
+  initializeParameters(data.shape, settings.seed, parameters);
+
+  const control = new Int32Array(session.control);
+  const stopOnAbort = () => requestStop(control, 1);
+  settings.signal?.addEventListener('abort', stopOnAbort, { once: true });
+
+  const order = new Int32Array(session.order);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  const shuffle = randomStream(settings.seed, kStreamShuffle);
+  const stepsPerEpoch = Math.ceil(data.train.count / settings.batchSize);
+  const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);
+  const history: EpochRecord[] = [];
+  const stepLosses: number[] = [];
+  let updates = 0;
+  let trainingSeconds = 0;
+  let samplesSeen = 0;
+
+  try {
+    for (let epoch = 1; updates < totalSteps; epoch++) {
+      if (settings.signal?.aborted) throw new TrainingAbortedError('Training was aborted.');
+      const steps = Math.min(stepsPerEpoch, totalSteps - updates);
+
+      // shuffle, then one pool phase for the epoch's steps
+      shuffleInPlace(order, shuffle);
+      new Float64Array(session.stats).fill(0);
+      Atomics.store(control, kStepsDone, 0);
+      const started = performance.now();
+      const reporter = reportProgress(session, settings, epoch, Math.ceil(totalSteps / stepsPerEpoch), steps, started);
+      const results = await pool.trainSteps(session, settings.batchSize, 0, steps, updates).finally(reporter);
+      const seconds = (performance.now() - started) / 1000;
+
+      // per-step and per-epoch figures, summed over the workers in rank order
+      let lossSum = 0;
+      let correct = 0;
+      let samples = 0;
+      for (let step = 0; step < steps; step++) {
+        const batch = Math.min(settings.batchSize, data.train.count - step * settings.batchSize);
+        const stepLoss = results.reduce((sum, result) => sum + result.lossSums[step], 0);
+        stepLosses.push(stepLoss / batch);
+        lossSum += stepLoss;
+        correct += results.reduce((sum, result) => sum + result.correct[step], 0);
+        samples += batch;
+      }
+      updates += steps;
+      trainingSeconds += seconds;
+      samplesSeen += samples;
+
+      const validation = data.validation ? await pool.evaluate(session, data.validation.samples) : null;
+      const record: EpochRecord = {
+        epoch,
+        steps,
+        loss: lossSum / samples,
+        accuracy: correct / samples,
+        validationLoss: validation ? validation.lossSum / data.validation!.samples.count : null,
+        validationAccuracy: validation ? validation.correct / data.validation!.samples.count : null,
+        seconds,
+        samplesPerSecond: samples / seconds,
+      };
+      history.push(record);
+      settings.onEpoch?.(record);
+    }
+
+    const test = data.test ? await pool.evaluate(session, data.test.samples) : null;
+    return {
+      model: {
+        shape: data.shape,
+        inputShape: [data.images.height, data.images.width, data.images.channels],
+        classNames: [...data.images.classNames],
+        parameters: parameters.slice(),
+      },
+      history,
+      test: test && data.test ? evaluationReport(data.test.source, test.lossSum, test.predictions, data.test.labels, data.images.classNames) : null,
+      stepLosses,
+      workers: settings.workers,
+      backend,
+      epochs: history.length,
+      steps: updates,
+      globalBatch: settings.batchSize,
+      samplesPerSecond: samplesSeen / trainingSeconds,
+      paramsDigest: parametersDigest(parameters),
+    };
+  } catch (error) {
+    if (settings.signal?.aborted) throw new TrainingAbortedError('Training was aborted.');
+    throw error;
+  } finally {
+    settings.signal?.removeEventListener('abort', stopOnAbort);
+  }
+}
+
+/** Polls the shared counters about ten times a second; returns the function that stops it. */
+function reportProgress(
+  session: SessionMemory,
+  settings: ResolvedOptions,
+  epoch: number,
+  epochs: number,
+  stepsInEpoch: number,
+  started: number,
+): () => void {
+  const onProgress = settings.onProgress;
+  if (!onProgress) return () => {};
+  const control = new Int32Array(session.control);
+  const stats = new Float64Array(session.stats);
+  const report = () => {
+    const step = Atomics.load(control, kStepsDone);
+    const samples = Math.min(step * settings.batchSize, session.train.count);
+    let lossSum = 0;
+    let correct = 0;
+    for (let worker = 0; worker < session.workers; worker++) {
+      lossSum += stats[worker * kStatsSlotsPerWorker + kStatsLossSum];
+      correct += stats[worker * kStatsSlotsPerWorker + kStatsCorrect];
+    }
+    onProgress({
+      epoch,
+      epochs,
+      step,
+      stepsInEpoch,
+      loss: samples > 0 ? lossSum / samples : 0,
+      accuracy: samples > 0 ? correct / samples : 0,
+      samplesPerSecond: samples / ((performance.now() - started) / 1000),
+    });
+  };
+  const timer = setInterval(report, 100);
+  return () => {
+    clearInterval(timer);
+    report();
+  };
+}

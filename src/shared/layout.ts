@@ -1,0 +1,102 @@
+// The one definition of how a model's parameters and a training session's
+// shared memory are laid out. The coordinator allocates from it and every
+// worker builds its views from it, so both sides always agree on offsets.
+
+/** The shape of a multilayer perceptron: inputs, hidden widths, classes. */
+export interface ModelShape {
+  inputSize: number;
+  hiddenSizes: number[];
+  outputSize: number;
+}
+
+/** Where one dense layer's kernel and bias sit in the flat parameter vector. */
+export interface DenseLayerLayout {
+  inputSize: number;
+  outputSize: number;
+  /** Offset of the kernel, `inputSize × outputSize` floats, row-major as Keras stores it. */
+  kernelOffset: number;
+  /** Offset of the bias, `outputSize` floats, right after the kernel. */
+  biasOffset: number;
+}
+
+export interface ParameterLayout {
+  layers: DenseLayerLayout[];
+  /** Number of parameters, the length of the flat vector. */
+  count: number;
+  /**
+   * Floats between the starts of two workers' gradient slots: `count` rounded up
+   * to a whole number of 64-byte cache lines, so that one worker writing the end
+   * of its slot never shares a cache line with the next worker's slot.
+   */
+  slotStride: number;
+}
+
+const kFloatsPerCacheLine = 16;
+
+/**
+ * The parameters of all layers in one flat vector, layer after layer, each
+ * layer's kernel followed by its bias: the order `tf.LayersModel.getWeights()`
+ * returns them in, so saving a model is a sequence of subarray views.
+ */
+export function parameterLayout(shape: ModelShape): ParameterLayout {
+  const widths = [shape.inputSize, ...shape.hiddenSizes, shape.outputSize];
+  const layers: DenseLayerLayout[] = [];
+  let offset = 0;
+  for (let index = 0; index + 1 < widths.length; index++) {
+    const inputSize = widths[index];
+    const outputSize = widths[index + 1];
+    const kernelOffset = offset;
+    const biasOffset = kernelOffset + inputSize * outputSize;
+    offset = biasOffset + outputSize;
+    layers.push({ inputSize, outputSize, kernelOffset, biasOffset });
+  }
+  const slotStride = Math.ceil(offset / kFloatsPerCacheLine) * kFloatsPerCacheLine;
+  return { layers, count: offset, slotStride };
+}
+
+/**
+ * The half-open range of parameters worker `rank` of `workers` reduces and
+ * updates. Ranges are contiguous, cover the vector exactly once, and start on
+ * cache-line boundaries so two workers never write the same line.
+ */
+export function parameterRange(count: number, rank: number, workers: number): [number, number] {
+  const lines = Math.ceil(count / kFloatsPerCacheLine);
+  const start = Math.floor((lines * rank) / workers) * kFloatsPerCacheLine;
+  const end = Math.floor((lines * (rank + 1)) / workers) * kFloatsPerCacheLine;
+  return [Math.min(start, count), Math.min(end, count)];
+}
+
+/**
+ * The half-open range of a global batch of `batchSize` samples that worker
+ * `rank` computes: contiguous shards whose sizes differ by at most one. A shard
+ * can be empty when the batch (the last of an epoch) has fewer samples than
+ * there are workers.
+ */
+export function shardRange(batchSize: number, rank: number, workers: number): [number, number] {
+  const start = Math.floor((batchSize * rank) / workers);
+  const end = Math.floor((batchSize * (rank + 1)) / workers);
+  return [start, end];
+}
+
+// Control block: one Int32Array on its own SharedArrayBuffer, shared by all
+// workers of a session and the coordinator. Each slot is named after what it
+// holds; slots used with Atomics.wait must be Int32.
+
+/** Workers that have arrived at the current barrier. */
+export const kBarrierArrivals = 0;
+/** Incremented each time a barrier opens; waiters sleep on this slot. */
+export const kBarrierGeneration = 1;
+/** Non-zero once the coordinator asks the workers to stop: 1 abort, 2 failure. */
+export const kStopRequest = 2;
+/** Steps of the current epoch completed (parameters updated), for progress. */
+export const kStepsDone = 3;
+export const kControlSlots = 4;
+
+/**
+ * Live statistics of the current epoch, one Float64Array of two slots per
+ * worker (loss summed over its samples so far, samples predicted correctly),
+ * read by the coordinator for its progress display.
+ */
+export const kStatsLossSum = 0;
+export const kStatsCorrect = 1;
+export const kStatsSlotsPerWorker = 2;

@@ -1,0 +1,99 @@
+// The tasks the coordinator hands to pool workers and what they send back.
+// Everything bulky travels as SharedArrayBuffers, which postMessage shares
+// rather than copies; the rest of a task is a few numbers.
+
+import type { ModelShape } from './layout.js';
+import type { OptimizerConfig } from './optimizers.js';
+
+/**
+ * The message of the error a worker throws when the coordinator stops its
+ * session. Errors cross threads as plain Error objects, so the coordinator
+ * recognizes this one by its message.
+ */
+export const kStopMessage = 'session stopped by the coordinator';
+
+export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
+
+/** Normalized samples in shared memory: inputs in 0..1 and one-hot targets. */
+export interface SharedSamples {
+  /** Float32, `count × inputSize`. */
+  inputs: SharedArrayBuffer;
+  /** Float32, `count × outputSize`, one-hot. */
+  targets: SharedArrayBuffer;
+  count: number;
+}
+
+/** All shared memory of one training session; see layout.ts for the layouts. */
+export interface SessionMemory {
+  /** Distinguishes sessions so workers can keep their views between tasks. */
+  id: string;
+  shape: ModelShape;
+  workers: number;
+  optimizer: OptimizerConfig;
+  /** Float32, the flat parameter vector. */
+  parameters: SharedArrayBuffer;
+  /** Float32, one gradient slot of `slotStride` floats per worker. */
+  gradients: SharedArrayBuffer;
+  /** Float32, the optimizer's state, `optimizerStateSize × count` floats. */
+  optimizerState: SharedArrayBuffer;
+  /** Int32, the control block. */
+  control: SharedArrayBuffer;
+  /** Float64, live statistics per worker. */
+  stats: SharedArrayBuffer;
+  /** Int32, the current epoch's sample order: a permutation of the training set. */
+  order: SharedArrayBuffer;
+  train: SharedSamples;
+}
+
+interface TaskBase {
+  backend: BackendName;
+  session: SessionMemory;
+}
+
+/** Runs steps `fromStep` to `toStep` (exclusive) of the current epoch as worker `rank`. */
+export interface TrainTask extends TaskBase {
+  kind: 'train';
+  rank: number;
+  globalBatch: number;
+  fromStep: number;
+  toStep: number;
+  /** Updates applied before `fromStep`, over all epochs: Adam's step counter. */
+  updatesBefore: number;
+}
+
+export interface TrainStepsResult {
+  /** Loss summed over this worker's samples, per step. */
+  lossSums: Float64Array;
+  /** Samples this worker predicted correctly, per step. */
+  correct: Float64Array;
+  /** Tensors alive in this worker's TensorFlow.js engine after the task. */
+  liveTensors: number;
+}
+
+/** Forward pass over samples `[start, end)` of a shared sample set. */
+export interface EvaluateTask extends TaskBase {
+  kind: 'evaluate';
+  samples: SharedSamples;
+  start: number;
+  end: number;
+}
+
+export interface EvaluateResult {
+  lossSum: number;
+  correct: number;
+  /** Predicted class of each sample in the range. */
+  predictions: Int32Array;
+}
+
+/** Loads the backend and reports what runs, so failures surface before training. */
+export interface ProbeTask {
+  kind: 'probe';
+  backend: BackendName;
+}
+
+export interface ProbeResult {
+  backend: string;
+  threadId: number;
+}
+
+export type WorkerTask = TrainTask | EvaluateTask | ProbeTask;

@@ -1,0 +1,34 @@
+// What a worker needs from a gradient engine: the summed loss and gradients of
+// one shard, and a forward pass for evaluation.
+
+/** A shard of samples gathered into contiguous rows. */
+export interface ShardRows {
+  /** Float32, at least `count × inputSize` values, 0..1. */
+  inputs: Float32Array;
+  /** Float32, at least `count × outputSize` values, one-hot. */
+  targets: Float32Array;
+  count: number;
+}
+
+export interface ShardLoss {
+  /** Cross-entropy summed (not averaged) over the shard's samples. */
+  lossSum: number;
+  /** Samples whose most probable class is the target class. */
+  correct: number;
+}
+
+export interface GradientEngine {
+  /**
+   * Writes into `gradients` (laid out like the parameters) the gradient of the
+   * shard's summed loss with respect to `parameters`. Summing rather than
+   * averaging lets the all-reduce divide once by the global batch size, so
+   * uneven shards weigh their samples correctly.
+   */
+  gradients(rows: ShardRows, parameters: Float32Array, gradients: Float32Array): ShardLoss;
+
+  /** Forward pass only; writes each sample's predicted class into `predictions`. */
+  evaluate(rows: ShardRows, parameters: Float32Array, predictions: Int32Array): ShardLoss;
+
+  /** Tensors the engine holds between calls (zero when nothing leaks). */
+  liveTensors(): number;
+}

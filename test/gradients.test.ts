@@ -1,0 +1,76 @@
+// The explicit backward pass of each engine against TensorFlow.js's automatic
+// differentiation (tf.grads) of the same model on the pure JavaScript backend.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs';
+
+import { parameterLayout } from '../src/shared/layout.js';
+import type { ModelShape } from '../src/shared/layout.js';
+import { loadBackend } from '../src/worker/backend.js';
+import { TfjsEngine } from '../src/worker/tfjs-engine.js';
+import { randomRows, randomParameters } from './helpers/synthetic.js';
+
+/** Summed cross-entropy of the MLP and its gradient, by tf.grads on the cpu backend. */
+async function referenceGradients(
+  shape: ModelShape,
+  parameters: Float32Array,
+  inputs: Float32Array,
+  targets: Float32Array,
+  count: number,
+): Promise<{ loss: number; gradients: Float32Array }> {
+  await tf.setBackend('cpu');
+  const layout = parameterLayout(shape);
+  const flat = tf.tensor1d(parameters);
+  const x = tf.tensor2d(inputs.subarray(0, count * shape.inputSize), [count, shape.inputSize]);
+  const y = tf.tensor2d(targets.subarray(0, count * shape.outputSize), [count, shape.outputSize]);
+  const loss = (vector: tf.Tensor) => {
+    let activation: tf.Tensor = x;
+    layout.layers.forEach((layer, index) => {
+      const kernel = vector.slice(layer.kernelOffset, layer.biasOffset - layer.kernelOffset).reshape([layer.inputSize, layer.outputSize]);
+      const bias = vector.slice(layer.biasOffset, layer.outputSize);
+      const z = tf.add(tf.matMul(activation, kernel), bias);
+      activation = index + 1 < layout.layers.length ? tf.relu(z) : z;
+    });
+    return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(activation))));
+  };
+  const [gradient] = tf.grads(loss)([flat]);
+  const value = tf.tidy(() => loss(flat).dataSync()[0]);
+  const result = { loss: value, gradients: gradient.dataSync() as Float32Array };
+  tf.dispose([flat, x, y, gradient]);
+  return result;
+}
+
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+for (const backend of ['wasm', 'cpu'] as const) {
+  for (const shape of [
+    { inputSize: 13, hiddenSizes: [7, 5], outputSize: 4 },
+    { inputSize: 784, hiddenSizes: [200, 150], outputSize: 10 },
+  ]) {
+    test(`tfjs engine (${backend}) gradients of a ${shape.inputSize}-${shape.hiddenSizes.join('-')}-${shape.outputSize} shard match tf.grads within 1e-5`, async () => {
+      const layout = parameterLayout(shape);
+      const parameters = randomParameters(layout, 7);
+      const rows = randomRows(shape, 16, 11);
+
+      const engineTf = await loadBackend(backend);
+      await engineTf.setBackend(backend);
+      const engine = new TfjsEngine(engineTf, layout);
+      const gradients = new Float32Array(layout.count);
+      const tensorsBefore = engine.liveTensors();
+      const loss = engine.gradients(rows, parameters, gradients);
+      const tensorsAfter = engine.liveTensors();
+      const reference = await referenceGradients(shape, parameters, rows.inputs, rows.targets, rows.count);
+
+      assert.ok(Math.abs(loss.lossSum - reference.loss) <= 1e-5 * Math.max(1, reference.loss), `loss ${loss.lossSum} vs ${reference.loss}`);
+      const difference = maxAbsDifference(gradients, reference.gradients);
+      assert.ok(difference <= 1e-5, `largest gradient difference ${difference}`);
+      assert.equal(tensorsAfter, tensorsBefore, 'the engine must free every tensor it creates');
+    });
+  }
+}
