@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Piscina } from 'piscina';
 
+import { BackendError } from '../shared/errors.js';
 import { kBarrierGeneration, kStopRequest } from '../shared/layout.js';
 import type {
   BackendName,
@@ -48,7 +49,12 @@ export class WorkerPool {
     const tasks = Array.from({ length: this.workers }, () =>
       this.pool.run({ kind: 'probe', backend: this.backend }),
     );
-    return (await Promise.all(tasks)) as ProbeResult[];
+    try {
+      return (await Promise.all(tasks)) as ProbeResult[];
+    } catch (error) {
+      // errors lose their class on the way out of a thread; the message stays
+      throw new BackendError(error instanceof Error ? error.message : String(error));
+    }
   }
 
   /**

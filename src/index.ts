@@ -1,0 +1,24 @@
+// The syncgrad library: data-parallel MLP training across worker threads.
+
+export { train } from './coordinator/trainer.js';
+export type { TrainedModel, TrainingSummary } from './coordinator/trainer.js';
+export { trainInWorker } from './coordinator/background.js';
+export type { EpochRecord, StepProgress, TrainOptions } from './coordinator/options.js';
+export type { ClassAccuracy, EvaluationReport } from './coordinator/metrics.js';
+export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.js';
+export type { LoadedModel } from './coordinator/model-io.js';
+export { evaluateLoadedModel } from './coordinator/evaluate-model.js';
+export { loadDataset } from './coordinator/data/index.js';
+export type { LoadOptions, LoadProgress } from './coordinator/data/index.js';
+export type { DatasetSplits, LabelledImages } from './shared/images.js';
+export type { ModelShape } from './shared/layout.js';
+export type { BackendName } from './shared/messages.js';
+export type { OptimizerName } from './shared/optimizers.js';
+export {
+  BackendError,
+  DatasetError,
+  ModelFileError,
+  OptionError,
+  SyncgradError,
+  TrainingAbortedError,
+} from './shared/errors.js';

@@ -1,0 +1,66 @@
+// Stopping a run through its AbortSignal, and failures that must surface as
+// clear errors instead of hanging the workers at a barrier.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { train } from '../src/coordinator/trainer.js';
+import { syntheticImages } from './helpers/synthetic.js';
+
+const images = syntheticImages(2000, 10, 3);
+
+test('aborting mid-epoch stops the workers and rejects with TrainingAbortedError', async () => {
+  const controller = new AbortController();
+  let lastStep = 0;
+  const started = Date.now();
+  await assert.rejects(
+    train({
+      dataset: images,
+      workers: 2,
+      epochs: 50,
+      signal: controller.signal,
+      onProgress: (progress) => {
+        lastStep = progress.step;
+        if (progress.step >= 5) controller.abort();
+      },
+    }),
+    { name: 'TrainingAbortedError' },
+  );
+  assert.ok(lastStep >= 5);
+  assert.ok(Date.now() - started < 30_000, 'the abort must not wait for the 50 epochs');
+});
+
+test('an already aborted signal trains nothing', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  let epochs = 0;
+  await assert.rejects(
+    train({ dataset: images, workers: 2, signal: controller.signal, onEpoch: () => epochs++ }),
+    { name: 'TrainingAbortedError' },
+  );
+  assert.equal(epochs, 0);
+});
+
+test('a backend that cannot load fails before training with a BackendError', async () => {
+  // @tensorflow/tfjs-node is an optional package this project never installs
+  await assert.rejects(train({ dataset: images, workers: 2, backend: 'tensorflow' }), (error: Error) => {
+    assert.equal(error.name, 'BackendError');
+    assert.match(error.message, /@tensorflow\/tfjs-node/);
+    return true;
+  });
+});
+
+test('option values that cannot work are OptionErrors naming the flag', async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ workers: 0 }, /--workers must be a whole number of at least 1, got 0/],
+    [{ workers: 4, batchSize: 2 }, /--batch-size 2 is smaller than --workers 4/],
+    [{ epochs: 1.5 }, /--epochs must be a whole number of at least 1, got 1.5/],
+    [{ hiddenSizes: [200, 0] }, /--hidden must list positive whole layer widths/],
+    [{ validationSplit: 1 }, /--validation-split must be at least 0 and below 1, got 1/],
+    [{ learningRate: -1 }, /--lr must be a positive number, got -1/],
+    [{ backend: 'gpu' }, /--backend must be one of wasm, cpu, tensorflow; got 'gpu'/],
+  ];
+  for (const [options, message] of cases) {
+    await assert.rejects(train({ dataset: images, ...options }), { name: 'OptionError', message });
+  }
+});
