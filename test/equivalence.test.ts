@@ -82,8 +82,8 @@ test('uneven shards (batch 7 on 2 workers, batch 5 on 3) still match a single-th
         targets[row * 10 + images.labels[sample]] = 1;
       }
       engine.gradients({ inputs, targets, count: batchSize }, parameters, gradients);
-      for (let i = 0; i < gradients.length; i++) gradients[i] /= batchSize;
-      applyUpdate(config, step + 1, parameters, gradients, state, 0, layout.count);
+      const mean = { values: gradients, slots: 1, stride: layout.count, scale: 1 / batchSize };
+      applyUpdate(config, step + 1, parameters, state, mean, 0, layout.count);
     }
 
     const parallel = await train({ ...base, workers, batchSize, maxSteps: steps });

@@ -28,7 +28,11 @@ async function referenceGradients(
   const loss = (vector: tf.Tensor) => {
     let activation: tf.Tensor = x;
     layout.layers.forEach((layer, index) => {
-      const kernel = vector.slice(layer.kernelOffset, layer.biasOffset - layer.kernelOffset).reshape([layer.inputSize, layer.outputSize]);
+      // kernels are stored output-major: one row of inputs per output unit
+      const kernel = vector
+        .slice(layer.kernelOffset, layer.biasOffset - layer.kernelOffset)
+        .reshape([layer.outputSize, layer.inputSize])
+        .transpose();
       const bias = vector.slice(layer.biasOffset, layer.outputSize);
       const z = tf.add(tf.matMul(activation, kernel), bias);
       activation = index + 1 < layout.layers.length ? tf.relu(z) : z;

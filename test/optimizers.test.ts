@@ -34,8 +34,9 @@ for (const name of ['adam', 'sgd', 'momentum']) {
     for (let step = 1; step <= kSteps; step++) {
       const gradients = Float32Array.from({ length: kCount }, () => (next() - 0.5) * 2);
       // split the update in two ranges, as two workers would apply it
-      applyUpdate(config, step, parameters, gradients, state, 0, 100);
-      applyUpdate(config, step, parameters, gradients, state, 100, kCount);
+      const slots = { values: gradients, slots: 1, stride: kCount, scale: 1 };
+      applyUpdate(config, step, parameters, state, slots, 0, 100);
+      applyUpdate(config, step, parameters, state, slots, 100, kCount);
       const gradient = tf.tensor1d(gradients);
       optimizer.applyGradients({ [variable.name]: gradient });
       gradient.dispose();

@@ -32,13 +32,20 @@ export function buildLayersModel(model: TrainedModel): tf.Sequential {
       name: `dense_${model.shape.hiddenSizes.length + 1}`,
     }),
   );
-  const weights = parameterLayout(model.shape).layers.flatMap((layer) => [
-    tf.tensor2d(model.parameters.subarray(layer.kernelOffset, layer.biasOffset), [
-      layer.inputSize,
-      layer.outputSize,
-    ]),
-    tf.tensor1d(model.parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize)),
-  ]);
+  // syncgrad stores kernels output-major; Keras wants them input-major
+  const weights = parameterLayout(model.shape).layers.flatMap((layer) => {
+    const stored = model.parameters.subarray(layer.kernelOffset, layer.biasOffset);
+    const kernel = new Float32Array(stored.length);
+    for (let output = 0; output < layer.outputSize; output++) {
+      for (let input = 0; input < layer.inputSize; input++) {
+        kernel[input * layer.outputSize + output] = stored[output * layer.inputSize + input];
+      }
+    }
+    return [
+      tf.tensor2d(kernel, [layer.inputSize, layer.outputSize]),
+      tf.tensor1d(model.parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize)),
+    ];
+  });
   layers.setWeights(weights);
   tf.dispose(weights);
   return layers;

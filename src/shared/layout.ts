@@ -13,7 +13,10 @@ export interface ModelShape {
 export interface DenseLayerLayout {
   inputSize: number;
   outputSize: number;
-  /** Offset of the kernel, `inputSize × outputSize` floats, row-major as Keras stores it. */
+  /**
+   * Offset of the kernel: `outputSize` rows of `inputSize` floats, one row per
+   * output unit (the transpose of the Keras kernel, PyTorch's Linear layout).
+   */
   kernelOffset: number;
   /** Offset of the bias, `outputSize` floats, right after the kernel. */
   biasOffset: number;
@@ -35,8 +38,12 @@ const kFloatsPerCacheLine = 16;
 
 /**
  * The parameters of all layers in one flat vector, layer after layer, each
- * layer's kernel followed by its bias: the order `tf.LayersModel.getWeights()`
- * returns them in, so saving a model is a sequence of subarray views.
+ * layer's kernel followed by its bias, in the order of
+ * `tf.LayersModel.getWeights()`. Kernels are stored output-major because the
+ * engines' matrix products then take the large weight matrix as their left
+ * operand, which XNNPACK (behind the wasm backend) streams as it is, while a
+ * right operand is repacked into blocks on every call; see tfjs-engine.ts.
+ * Saving a model transposes each kernel back to the Keras order.
  */
 export function parameterLayout(shape: ModelShape): ParameterLayout {
   const widths = [shape.inputSize, ...shape.hiddenSizes, shape.outputSize];

@@ -66,32 +66,55 @@ export function optimizerConfig(
 }
 
 /**
- * Applies one update to `parameters[start, end)` from `gradients` (the mean
- * gradient of the global batch at the same indices). `state` holds the
- * optimizer's per-parameter state, `count` floats per kind of state, and `step`
- * counts updates from 1, as Adam's bias correction needs.
+ * Gradients as the workers left them: `slots` per-worker sums of `stride`
+ * floats each, one after another. The mean gradient of parameter i is
+ * `scale × Σ values[slot × stride + i]`, with scale = 1 / global batch.
+ */
+export interface GradientSlots {
+  values: Float32Array;
+  slots: number;
+  stride: number;
+  scale: number;
+}
+
+/**
+ * Applies one update to `parameters[start, end)`. The all-reduce is fused
+ * into the same loop: each parameter's gradient is summed over the worker
+ * slots right where it is used, so the update reads every slot once and
+ * writes no intermediate mean. `state` holds the optimizer's per-parameter
+ * state, one block of `parameters.length` floats per kind, and `step` counts
+ * updates from 1, as Adam's bias correction needs.
  */
 export function applyUpdate(
   config: OptimizerConfig,
   step: number,
   parameters: Float32Array,
-  gradients: Float32Array,
   state: Float32Array,
+  gradients: GradientSlots,
   start: number,
   end: number,
 ): void {
   const count = parameters.length;
   const rate = config.learningRate;
+  const { values, slots, stride, scale } = gradients;
+  // the sum is rounded to float32, the precision in which one thread would
+  // have accumulated the whole batch, so worker counts differ only by the
+  // order of float32 additions
+  const gradient = (i: number): number => {
+    let sum = values[i];
+    for (let slot = 1; slot < slots; slot++) sum += values[slot * stride + i];
+    return Math.fround(sum) * scale;
+  };
 
   if (config.name === 'sgd') {
-    for (let i = start; i < end; i++) parameters[i] -= rate * gradients[i];
+    for (let i = start; i < end; i++) parameters[i] -= rate * gradient(i);
     return;
   }
 
   if (config.name === 'momentum') {
     const keep = config.momentum;
     for (let i = start; i < end; i++) {
-      const velocity = keep * state[i] + gradients[i];
+      const velocity = keep * state[i] + gradient(i);
       state[i] = velocity;
       parameters[i] -= rate * velocity;
     }
@@ -103,9 +126,9 @@ export function applyUpdate(
   const firstCorrection = 1 / (1 - Math.pow(beta1, step));
   const secondCorrection = 1 / (1 - Math.pow(beta2, step));
   for (let i = start; i < end; i++) {
-    const gradient = gradients[i];
-    const firstMoment = beta1 * state[i] + (1 - beta1) * gradient;
-    const secondMoment = beta2 * state[count + i] + (1 - beta2) * gradient * gradient;
+    const g = gradient(i);
+    const firstMoment = beta1 * state[i] + (1 - beta1) * g;
+    const secondMoment = beta2 * state[count + i] + (1 - beta2) * g * g;
     state[i] = firstMoment;
     state[count + i] = secondMoment;
     const biasCorrectedFirstMoment = firstMoment * firstCorrection;

@@ -14,6 +14,12 @@ export class StopRequested extends Error {
 // bound only matters if that wake-up is missed; it costs nothing otherwise.
 const kStopCheckMilliseconds = 200;
 
+// Workers of equal shards arrive within microseconds of each other, and a
+// futex sleep and wake-up costs tens of microseconds, twice a step. So a
+// waiter first polls the generation for a short while and sleeps only if
+// the barrier has not opened by then.
+const kSpinIterations = 2000;
+
 /**
  * Blocks until all `parties` workers have called it for the same generation.
  *
@@ -32,6 +38,9 @@ export function arriveAndWait(control: Int32Array, parties: number): void {
     Atomics.add(control, kBarrierGeneration, 1);
     Atomics.notify(control, kBarrierGeneration);
     return;
+  }
+  for (let spin = 0; spin < kSpinIterations; spin++) {
+    if (Atomics.load(control, kBarrierGeneration) !== generation) return;
   }
   while (Atomics.load(control, kBarrierGeneration) === generation) {
     if (Atomics.load(control, kStopRequest) !== 0) throw new StopRequested(kStopMessage);

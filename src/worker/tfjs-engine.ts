@@ -1,22 +1,28 @@
-// The MLP's forward and backward pass written out with TensorFlow.js ops.
+// The MLP's forward and backward pass, with every matrix product run by a
+// TensorFlow.js matMul kernel and the cheap element-wise steps done in place
+// on typed arrays.
 //
-// The backward pass is explicit rather than taken from tf.grads because the
-// wasm backend's matMul runs about ten times slower when either operand is
-// flagged as transposed, and the automatic gradient of a dense layer uses
-// exactly those products. Here every product is a plain matMul and the only
-// transposes are of activation-sized matrices (shard × width), never of a
-// weight matrix: dW = (Xᵀ) · dZ and dX = (W · dZᵀ)ᵀ.
+// Three measured facts of the wasm backend shape this file.
+// - matMul is about ten times slower when an operand is flagged transposed,
+//   and the automatic gradient of a dense layer uses exactly those products.
+//   So no product here is flagged; transposed operands are written out.
+// - The right operand of a matMul is repacked by XNNPACK on every call with a
+//   new tensor, which for the 784×200 kernel costs more than the product. So
+//   kernels are stored output-major (K = Wᵀ, see layout.ts) and only ever
+//   appear on the left, and the engine works with activations transposed, one
+//   column per sample: zᵀ = K·aᵀ, dK = dZᵀ·a, dAᵀ = Kᵀ·dZᵀ. Only
+//   activation-sized matrices are packed; Kᵀ of the upper, smaller layers is
+//   written out by a loop, which costs less than packing K would.
+// - Each op costs 10 to 130 µs of dispatch whatever its size, more than the
+//   arithmetic of a bias, a ReLU or a softmax over one shard. So those run as
+//   loops here, and a step costs 8 kernel calls instead of about 45.
 
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import type { ParameterLayout } from '../shared/layout.js';
 import type { Tf } from './backend.js';
 import type { GradientEngine, ShardLoss, ShardRows } from './engine.js';
-
-interface DenseWeights {
-  kernel: Tensor2D;
-  bias: Tensor;
-}
 
 export class TfjsEngine implements GradientEngine {
   constructor(
@@ -25,104 +31,176 @@ export class TfjsEngine implements GradientEngine {
   ) {}
 
   gradients(rows: ShardRows, parameters: Float32Array, gradients: Float32Array): ShardLoss {
-    const tf = this.tf;
     const layers = this.layout.layers;
-    const outputs = tf.tidy(() => {
-      const weights = this.upload(parameters);
-      const { inputs, targets } = this.rowTensors(rows);
+    const count = rows.count;
+    const kernels = this.uploadKernels(parameters);
+    try {
+      // forward, keeping each layer's input: aᵀ, one column per sample
+      const columns = this.forward(rows, parameters, kernels);
+      let deltaT: Float32Array = new Float32Array(count * layers[layers.length - 1].outputSize);
+      const loss = softmaxCrossEntropy(columns[layers.length], rows.targets, count, deltaT);
 
-      // forward, keeping every layer's input for the backward pass
-      const layerInputs: Tensor2D[] = [inputs];
-      let activation = inputs;
-      for (let index = 0; index < layers.length; index++) {
-        const z = tf.add(tf.matMul(activation, weights[index].kernel), weights[index].bias) as Tensor2D;
-        activation = index + 1 < layers.length ? tf.relu(z) : z;
-        layerInputs.push(activation);
-      }
-      const logits = activation;
-      const logProbabilities = tf.logSoftmax(logits);
-      const lossSum = tf.neg(tf.sum(tf.mul(targets, logProbabilities)));
-      const correct = this.countCorrect(logits, targets);
-
-      // backward: softmax with cross-entropy gives dLoss/dLogits = p - y
-      const result: Tensor[] = [lossSum, correct];
-      let dz = tf.sub(tf.exp(logProbabilities), targets) as Tensor2D;
-      const layerGradients: Tensor[][] = [];
+      // backward from dZᵀ = softmax - target, summed over the shard
       for (let index = layers.length - 1; index >= 0; index--) {
-        const input = layerInputs[index];
-        const kernelGradient = tf.matMul(tf.transpose(input), dz);
-        const biasGradient = tf.sum(dz, 0);
-        layerGradients[index] = [kernelGradient, biasGradient];
+        const layer = layers[index];
+        const input = transpose(columns[index], layer.inputSize, count);
+        const kernelGradient = this.multiply(deltaT, [layer.outputSize, count], input, [count, layer.inputSize]);
+        this.read(kernelGradient, gradients, layer.kernelOffset);
+        this.tf.dispose(kernelGradient);
+        rowSums(deltaT, layer.outputSize, count, gradients, layer.biasOffset);
         if (index === 0) break;
-        const dInput = tf.transpose(tf.matMul(weights[index].kernel, tf.transpose(dz)));
-        // ReLU passes gradient where its output was positive
-        dz = tf.mul(dInput, tf.step(input)) as Tensor2D;
-      }
-      for (const pair of layerGradients) result.push(...pair);
-      return result;
-    });
 
-    // read the gradients out into the worker's slot, then free every tensor
-    layers.forEach((layer, index) => {
-      gradients.set(outputs[2 + 2 * index].dataSync() as Float32Array, layer.kernelOffset);
-      gradients.set(outputs[3 + 2 * index].dataSync() as Float32Array, layer.biasOffset);
-    });
-    const loss = { lossSum: outputs[0].dataSync()[0], correct: outputs[1].dataSync()[0] };
-    tf.dispose(outputs);
-    return loss;
+        // dAᵀ = Kᵀ·dZᵀ, then ReLU passes it where its output was positive
+        const kernelT = transpose(parameters.subarray(layer.kernelOffset, layer.biasOffset), layer.outputSize, layer.inputSize);
+        const inputGradientT = this.multiply(kernelT, [layer.inputSize, layer.outputSize], deltaT, [layer.outputSize, count]);
+        deltaT = reluBackward(inputGradientT.dataSync() as Float32Array, columns[index]);
+        this.tf.dispose(inputGradientT);
+      }
+      return loss;
+    } finally {
+      this.tf.dispose(kernels);
+    }
   }
 
   evaluate(rows: ShardRows, parameters: Float32Array, predictions: Int32Array): ShardLoss {
-    const tf = this.tf;
-    const layers = this.layout.layers;
-    const outputs = tf.tidy(() => {
-      const weights = this.upload(parameters);
-      const { inputs, targets } = this.rowTensors(rows);
-      let activation = inputs;
-      for (let index = 0; index < layers.length; index++) {
-        const z = tf.add(tf.matMul(activation, weights[index].kernel), weights[index].bias) as Tensor2D;
-        activation = index + 1 < layers.length ? tf.relu(z) : z;
-      }
-      const lossSum = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(activation))));
-      return [lossSum, this.countCorrect(activation, targets), tf.argMax(activation, 1)];
-    });
-    predictions.set(outputs[2].dataSync() as Int32Array);
-    const loss = { lossSum: outputs[0].dataSync()[0], correct: outputs[1].dataSync()[0] };
-    tf.dispose(outputs);
-    return loss;
+    const kernels = this.uploadKernels(parameters);
+    try {
+      const columns = this.forward(rows, parameters, kernels);
+      return softmaxCrossEntropy(columns[this.layout.layers.length], rows.targets, rows.count, undefined, predictions);
+    } finally {
+      this.tf.dispose(kernels);
+    }
   }
 
   liveTensors(): number {
     return this.tf.memory().numTensors;
   }
 
-  private upload(parameters: Float32Array): DenseWeights[] {
-    return this.layout.layers.map((layer) => ({
-      kernel: this.tf.tensor2d(
-        parameters.subarray(layer.kernelOffset, layer.biasOffset),
-        [layer.inputSize, layer.outputSize],
-      ),
-      bias: this.tf.tensor1d(parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize)),
-    }));
+  /** Every layer's input transposed, then the logits transposed: `layers + 1` arrays. */
+  private forward(rows: ShardRows, parameters: Float32Array, kernels: Tensor2D[]): Float32Array[] {
+    const layers = this.layout.layers;
+    const count = rows.count;
+    const columns = [transpose(rows.inputs, count, layers[0].inputSize)];
+    layers.forEach((layer, index) => {
+      const product = this.multiply(kernels[index], [layer.outputSize, layer.inputSize], columns[index], [layer.inputSize, count]);
+      const z = product.dataSync() as Float32Array;
+      this.tf.dispose(product);
+      addBias(z, parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize), count, index + 1 < layers.length);
+      columns.push(z);
+    });
+    return columns;
   }
 
-  private rowTensors(rows: ShardRows): { inputs: Tensor2D; targets: Tensor2D } {
-    const first = this.layout.layers[0];
-    const last = this.layout.layers[this.layout.layers.length - 1];
-    return {
-      inputs: this.tf.tensor2d(rows.inputs.subarray(0, rows.count * first.inputSize), [
-        rows.count,
-        first.inputSize,
-      ]),
-      targets: this.tf.tensor2d(rows.targets.subarray(0, rows.count * last.outputSize), [
-        rows.count,
-        last.outputSize,
-      ]),
-    };
+  private uploadKernels(parameters: Float32Array): Tensor2D[] {
+    return this.layout.layers.map((layer) =>
+      this.tf.tensor2d(parameters.subarray(layer.kernelOffset, layer.biasOffset), [layer.outputSize, layer.inputSize]),
+    );
   }
 
-  private countCorrect(logits: Tensor2D, targets: Tensor2D): Tensor {
+  /** a · b, with the arrays' shapes given; the caller disposes the result. */
+  private multiply(a: Tensor2D | Float32Array, aShape: [number, number], b: Float32Array, bShape: [number, number]): Tensor2D {
     const tf = this.tf;
-    return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(targets, 1)), 'float32'));
+    const left = a instanceof Float32Array ? tf.tensor2d(a, aShape) : a;
+    const right = tf.tensor2d(b, bShape);
+    const result = tf.matMul(left, right);
+    if (left !== a) left.dispose();
+    right.dispose();
+    return result as Tensor2D;
   }
+
+  /**
+   * Copies a result into `out` at `offset`. On the wasm backend it reads the
+   * backend's heap directly, saving dataSync's intermediate copy of up to
+   * 600 KB per kernel gradient.
+   */
+  private read(tensor: Tensor, out: Float32Array, offset: number): void {
+    const backend = this.tf.backend() as Partial<BackendWasm>;
+    const heap = (backend.wasm as { HEAPF32?: Float32Array } | undefined)?.HEAPF32;
+    if (backend.dataIdMap && heap) {
+      const start = backend.dataIdMap.get(tensor.dataId).memoryOffset / Float32Array.BYTES_PER_ELEMENT;
+      out.set(heap.subarray(start, start + tensor.size), offset);
+    } else {
+      out.set(tensor.dataSync() as Float32Array, offset);
+    }
+  }
+}
+
+/** Adds `bias[unit]` to row `unit` of the `units × count` matrix zᵀ, then ReLU when asked. */
+function addBias(zT: Float32Array, bias: Float32Array, count: number, relu: boolean): void {
+  for (let unit = 0; unit < bias.length; unit++) {
+    const shift = bias[unit];
+    for (let index = unit * count; index < (unit + 1) * count; index++) {
+      const value = zT[index] + shift;
+      zT[index] = relu && value < 0 ? 0 : value;
+    }
+  }
+}
+
+/**
+ * Summed cross-entropy of softmax(logits) against one-hot targets (`count`
+ * rows), from the transposed logits (`classes × count`), computed through
+ * log-softmax for stability. Writes (softmax - target)ᵀ into `deltaT` and the
+ * predicted classes into `predictions` when given.
+ */
+function softmaxCrossEntropy(
+  logitsT: Float32Array,
+  targets: Float32Array,
+  count: number,
+  deltaT?: Float32Array,
+  predictions?: Int32Array,
+): ShardLoss {
+  const classes = logitsT.length / Math.max(1, count);
+  let lossSum = 0;
+  let correct = 0;
+  for (let sample = 0; sample < count; sample++) {
+    const row = sample * classes;
+    let best = 0;
+    let target = 0;
+    for (let k = 1; k < classes; k++) {
+      if (logitsT[k * count + sample] > logitsT[best * count + sample]) best = k;
+      if (targets[row + k] > targets[row + target]) target = k;
+    }
+    const largest = logitsT[best * count + sample];
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(logitsT[k * count + sample] - largest);
+    const logSum = Math.log(sum) + largest;
+    for (let k = 0; k < classes; k++) {
+      const logProbability = logitsT[k * count + sample] - logSum;
+      lossSum -= targets[row + k] * logProbability;
+      if (deltaT) deltaT[k * count + sample] = Math.exp(logProbability) - targets[row + k];
+    }
+    if (best === target) correct++;
+    if (predictions) predictions[sample] = best;
+  }
+  return { lossSum, correct };
+}
+
+/** The `columns × rows` transpose of a row-major `rows × columns` matrix. */
+function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
+  const result = new Float32Array(rows * columns);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) result[column * rows + row] = values[row * columns + column];
+  }
+  return result;
+}
+
+/** Sums each row of a `rows × columns` matrix into `out` from `offset`. */
+function rowSums(values: Float32Array, rows: number, columns: number, out: Float32Array, offset: number): void {
+  for (let row = 0; row < rows; row++) {
+    let sum = 0;
+    for (let index = row * columns; index < (row + 1) * columns; index++) sum += values[index];
+    out[offset + row] = sum;
+  }
+}
+
+/**
+ * dZᵀ of the layer below, in place, from its dAᵀ and its ReLU output aᵀ: the
+ * gradient passes where the output was positive, as ReLU's derivative is 1
+ * there and 0 elsewhere.
+ */
+function reluBackward(inputGradientT: Float32Array, activationT: Float32Array): Float32Array {
+  for (let index = 0; index < inputGradientT.length; index++) {
+    if (!(activationT[index] > 0)) inputGradientT[index] = 0;
+  }
+  return inputGradientT;
 }

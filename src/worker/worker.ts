@@ -86,7 +86,6 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
   const workers = session.workers;
   const trainCount = session.train.count;
   const slot = gradients.subarray(rank * layout.slotStride, rank * layout.slotStride + layout.count);
-  const reduced = gradients.subarray(0, layout.count);
   const [ownStart, ownEnd] = parameterRange(layout.count, rank, workers);
   const steps = task.toStep - task.fromStep;
   const lossSums = new Float64Array(steps);
@@ -112,19 +111,16 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
       slot.fill(0);
     }
 
-    // all-reduce: once every slot is written, each worker owns one range of
-    // the vector, sums it over all slots into slot 0 and divides by the
-    // global batch; the mean gradient never exists in one thread's hands
+    // all-reduce and update: once every slot is written, each worker owns
+    // one range of the vector, sums it over all slots and applies the
+    // optimizer to it; nobody reads parameters until every range is done
     arriveAndWait(control, workers);
-    allReduceMean(gradients, layout, workers, ownStart, ownEnd, 1 / batchSize);
-
-    // update the same range; nobody reads parameters until all ranges are done
     applyUpdate(
       session.optimizer,
       task.updatesBefore + index + 1,
       parameters,
-      reduced,
       views.optimizerState,
+      { values: gradients, slots: workers, stride: layout.slotStride, scale: 1 / batchSize },
       ownStart,
       ownEnd,
     );
@@ -132,23 +128,6 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
   }
   return { lossSums, correct, liveTensors: views.engine.liveTensors() };
-}
-
-/** Sums `[start, end)` over every worker's slot into slot 0, scaled by `scale`. */
-function allReduceMean(
-  gradients: Float32Array,
-  layout: ParameterLayout,
-  workers: number,
-  start: number,
-  end: number,
-  scale: number,
-): void {
-  const stride = layout.slotStride;
-  for (let i = start; i < end; i++) {
-    let sum = gradients[i];
-    for (let worker = 1; worker < workers; worker++) sum += gradients[worker * stride + i];
-    gradients[i] = sum * scale;
-  }
 }
 
 /** Copies `count` samples, in epoch order from position `first`, into scratch rows. */
