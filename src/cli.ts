@@ -3,6 +3,7 @@
 
 import { availableParallelism } from 'node:os';
 
+import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
@@ -19,6 +20,8 @@ const dataFlags = {
 } as const;
 
 async function main(): Promise<void> {
+  // the CLI picks its backends itself: no advice banners from TensorFlow.js
+  tf.env().set('PROD', true);
   const controller = new AbortController();
   process.once('SIGINT', () => {
     process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
@@ -63,10 +66,10 @@ async function main(): Promise<void> {
     )
     .demandCommand(1, 'Name a command: syncgrad train or syncgrad eval.')
     .strict()
-    .fail((message, error, instance) => {
+    .fail((message, error) => {
       if (error) throw error;
       process.stderr.write(`syncgrad: ${message}\nRun 'syncgrad --help' or 'syncgrad <command> --help' for the options.\n`);
-      instance.exit(2, new Error(message));
+      process.exit(2);
     })
     .help()
     .version()
