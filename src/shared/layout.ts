@@ -100,10 +100,15 @@ export const kStepsDone = 3;
 export const kControlSlots = 4;
 
 /**
- * Live statistics of the current epoch, one Float64Array of two slots per
- * worker (loss summed over its samples so far, samples predicted correctly),
- * read by the coordinator for its progress display.
+ * Live statistics of the current epoch, one Float64Array of slots per worker,
+ * read by the coordinator for its progress display and its timing report:
+ * loss summed over the worker's samples so far, samples predicted correctly,
+ * and milliseconds spent gathering and computing its shards, waiting at
+ * barriers, and reducing and updating its parameter range.
  */
 export const kStatsLossSum = 0;
 export const kStatsCorrect = 1;
-export const kStatsSlotsPerWorker = 2;
+export const kStatsComputeMilliseconds = 2;
+export const kStatsWaitMilliseconds = 3;
+export const kStatsUpdateMilliseconds = 4;
+export const kStatsSlotsPerWorker = 5;

@@ -78,6 +78,17 @@ export interface GradientSlots {
 }
 
 /**
+ * The mean gradient of parameter `i`. The sum is rounded to float32, the
+ * precision in which one thread would have accumulated the whole batch, so
+ * worker counts differ only in the order of float32 additions.
+ */
+function meanGradient(values: Float32Array, slots: number, stride: number, scale: number, i: number): number {
+  let sum = values[i];
+  for (let slot = 1; slot < slots; slot++) sum += values[slot * stride + i];
+  return Math.fround(sum) * scale;
+}
+
+/**
  * Applies one update to `parameters[start, end)`. The all-reduce is fused
  * into the same loop: each parameter's gradient is summed over the worker
  * slots right where it is used, so the update reads every slot once and
@@ -97,14 +108,7 @@ export function applyUpdate(
   const count = parameters.length;
   const rate = config.learningRate;
   const { values, slots, stride, scale } = gradients;
-  // the sum is rounded to float32, the precision in which one thread would
-  // have accumulated the whole batch, so worker counts differ only by the
-  // order of float32 additions
-  const gradient = (i: number): number => {
-    let sum = values[i];
-    for (let slot = 1; slot < slots; slot++) sum += values[slot * stride + i];
-    return Math.fround(sum) * scale;
-  };
+  const gradient = (i: number): number => meanGradient(values, slots, stride, scale, i);
 
   if (config.name === 'sgd') {
     for (let i = start; i < end; i++) parameters[i] -= rate * gradient(i);
@@ -126,7 +130,7 @@ export function applyUpdate(
   const firstCorrection = 1 / (1 - Math.pow(beta1, step));
   const secondCorrection = 1 / (1 - Math.pow(beta2, step));
   for (let i = start; i < end; i++) {
-    const g = gradient(i);
+    const g = meanGradient(values, slots, stride, scale, i);
     const firstMoment = beta1 * state[i] + (1 - beta1) * g;
     const secondMoment = beta2 * state[count + i] + (1 - beta2) * g * g;
     state[i] = firstMoment;

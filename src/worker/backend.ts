@@ -1,6 +1,10 @@
 // Loads TensorFlow.js with the requested backend inside a worker thread.
+// Workers need only the core and one backend, not the layers, converter and
+// data packages of the full @tensorflow/tfjs bundle; leaving those out keeps
+// each extra worker's memory small.
 
-import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 
 import { BackendError } from '../shared/errors.js';
 import type { BackendName } from '../shared/messages.js';

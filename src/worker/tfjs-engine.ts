@@ -17,7 +17,7 @@
 //   arithmetic of a bias, a ReLU or a softmax over one shard. So those run as
 //   loops here, and a step costs 8 kernel calls instead of about 45.
 
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import type { ParameterLayout } from '../shared/layout.js';

@@ -5,8 +5,11 @@
 import { threadId } from 'node:worker_threads';
 
 import {
+  kStatsComputeMilliseconds,
   kStatsCorrect,
   kStatsLossSum,
+  kStatsUpdateMilliseconds,
+  kStatsWaitMilliseconds,
   kStatsSlotsPerWorker,
   kStepsDone,
   parameterLayout,
@@ -91,8 +94,10 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
   const lossSums = new Float64Array(steps);
   const correct = new Float64Array(steps);
 
+  const statsBase = rank * kStatsSlotsPerWorker;
   for (let index = 0; index < steps; index++) {
     const step = task.fromStep + index;
+    const started = performance.now();
 
     // gather this worker's shard of the global batch
     const batchStart = step * globalBatch;
@@ -105,16 +110,18 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
       const loss = views.engine.gradients(rows, parameters, slot);
       lossSums[index] = loss.lossSum;
       correct[index] = loss.correct;
-      stats[rank * kStatsSlotsPerWorker + kStatsLossSum] += loss.lossSum;
-      stats[rank * kStatsSlotsPerWorker + kStatsCorrect] += loss.correct;
+      stats[statsBase + kStatsLossSum] += loss.lossSum;
+      stats[statsBase + kStatsCorrect] += loss.correct;
     } else {
       slot.fill(0);
     }
+    const computed = performance.now();
 
     // all-reduce and update: once every slot is written, each worker owns
     // one range of the vector, sums it over all slots and applies the
     // optimizer to it; nobody reads parameters until every range is done
     arriveAndWait(control, workers);
+    const reduceStarted = performance.now();
     applyUpdate(
       session.optimizer,
       task.updatesBefore + index + 1,
@@ -124,8 +131,12 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
       ownStart,
       ownEnd,
     );
+    const updated = performance.now();
     arriveAndWait(control, workers);
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
+    stats[statsBase + kStatsComputeMilliseconds] += computed - started;
+    stats[statsBase + kStatsUpdateMilliseconds] += updated - reduceStarted;
+    stats[statsBase + kStatsWaitMilliseconds] += reduceStarted - computed + (performance.now() - updated);
   }
   return { lossSums, correct, liveTensors: views.engine.liveTensors() };
 }
