@@ -11,7 +11,7 @@ import { train } from './trainer.js';
 let controller = new AbortController();
 
 const trainer: BackgroundTrainer = {
-  async train(options, onEpoch, onProgress, onLoadProgress) {
+  async train(options, onEpoch, onProgress, onLoadProgress, onNotice) {
     controller = new AbortController();
     // plain objects, so errors keep their name and message when comlink sends them
     try {
@@ -21,6 +21,7 @@ const trainer: BackgroundTrainer = {
         onEpoch: onEpoch && ((record) => void onEpoch(record)),
         onProgress: onProgress && ((progress) => void onProgress(progress)),
         onLoadProgress: onLoadProgress && ((event) => void onLoadProgress(event)),
+        onNotice: onNotice && ((message) => void onNotice(message)),
       });
     } catch (error) {
       if (error instanceof Error) throw Object.assign(new Error(error.message), { name: error.name });

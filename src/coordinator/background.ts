@@ -15,7 +15,7 @@ import * as errors from '../shared/errors.js';
 import type { TrainOptions } from './options.js';
 import type { TrainingSummary } from './trainer.js';
 
-type Callbacks = Pick<TrainOptions, 'onEpoch' | 'onProgress' | 'onLoadProgress'>;
+type Callbacks = Pick<TrainOptions, 'onEpoch' | 'onProgress' | 'onLoadProgress' | 'onNotice'>;
 
 /**
  * What the background thread exposes. Each callback travels as its own
@@ -28,6 +28,7 @@ export interface BackgroundTrainer {
     onEpoch: Callbacks['onEpoch'],
     onProgress: Callbacks['onProgress'],
     onLoadProgress: Callbacks['onLoadProgress'],
+    onNotice: Callbacks['onNotice'],
   ): Promise<TrainingSummary>;
   abort(): void;
 }
@@ -36,7 +37,7 @@ const workerFile = fileURLToPath(new URL('./background-worker.js', import.meta.u
 
 /** Same as `train`, but the coordinator runs in its own thread. */
 export async function trainInWorker(options: TrainOptions): Promise<TrainingSummary> {
-  const { signal, onEpoch, onProgress, onLoadProgress, ...rest } = options;
+  const { signal, onEpoch, onProgress, onLoadProgress, onNotice, ...rest } = options;
   if (signal?.aborted) throw new errors.TrainingAbortedError('Training was aborted.');
   const worker = new Worker(workerFile);
   const remote = Comlink.wrap<BackgroundTrainer>(nodeEndpoint(worker));
@@ -44,7 +45,7 @@ export async function trainInWorker(options: TrainOptions): Promise<TrainingSumm
   signal?.addEventListener('abort', abort, { once: true });
   try {
     const proxied = <T extends object>(callback: T | undefined) => callback && Comlink.proxy(callback);
-    return await remote.train(rest, proxied(onEpoch), proxied(onProgress), proxied(onLoadProgress));
+    return await remote.train(rest, proxied(onEpoch), proxied(onProgress), proxied(onLoadProgress), proxied(onNotice));
   } catch (error) {
     throw reviveError(error);
   } finally {

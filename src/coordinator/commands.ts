@@ -90,6 +90,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     backend: flags.backend as BackendName,
     signal,
     onLoadProgress: createProgressPrinter(process.stderr),
+    onNotice: (message) => process.stderr.write(`syncgrad: ${message}\n`),
     onProgress: (step) => {
       epochs = step.epochs;
       progress.update(step);

@@ -80,12 +80,16 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void;
   onProgress?: (progress: StepProgress) => void;
   onLoadProgress?: (event: LoadProgress) => void;
+  /** One-line notices for people, such as a backend falling back to another. */
+  onNotice?: (message: string) => void;
 }
 
+type OptionalKeys = 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress' | 'onNotice';
+
 export type ResolvedOptions = Required<
-  Omit<TrainOptions, 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress' | 'maxSteps' | 'validationSplit'>
+  Omit<TrainOptions, OptionalKeys | 'maxSteps' | 'validationSplit'>
 > &
-  Pick<TrainOptions, 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress'> & {
+  Pick<TrainOptions, OptionalKeys> & {
     maxSteps: number;
     validationSplit: number | undefined;
   };

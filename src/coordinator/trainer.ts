@@ -48,14 +48,44 @@ export interface TrainingSummary {
 export async function train(options: TrainOptions): Promise<TrainingSummary> {
   const settings = resolveOptions(options);
   optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
-  const splits = await resolveData(settings);
-  const data = prepareData(splits, settings);
+
+  // the workers start and load their backend while the data loads
+  const starting = startPool(settings, options.backend === undefined);
+  let pool: WorkerPool | undefined;
+  try {
+    const [splits, started] = await Promise.all([resolveData(settings), starting]);
+    pool = started;
+    const data = prepareData(splits, settings);
+    return await runEpochs(pool, pool.backend, data, settings);
+  } finally {
+    pool ??= await starting.catch(() => undefined);
+    await pool?.close();
+  }
+}
+
+/**
+ * A pool whose threads have all loaded the backend. When the backend was
+ * left to its default and wasm cannot load, the pure JavaScript cpu backend
+ * takes over, with a notice, rather than the run failing.
+ */
+async function startPool(settings: ResolvedOptions, mayFallBack: boolean): Promise<WorkerPool> {
   const pool = new WorkerPool(settings.workers, settings.backend);
   try {
-    const [probe] = await pool.probe();
-    return await runEpochs(pool, probe.backend, data, settings);
-  } finally {
+    await pool.probe();
+    return pool;
+  } catch (error) {
     await pool.close();
+    if (!mayFallBack || settings.backend !== 'wasm') throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    settings.onNotice?.(`the wasm backend failed to load (${reason}); training on the slower cpu backend`);
+    const fallback = new WorkerPool(settings.workers, 'cpu');
+    try {
+      await fallback.probe();
+    } catch (fallbackError) {
+      await fallback.close();
+      throw fallbackError;
+    }
+    return fallback;
   }
 }
 

@@ -24,6 +24,9 @@ export function loadBackend(name: BackendName): Promise<Tf> {
 
 async function activate(name: BackendName): Promise<Tf> {
   if (name === 'wasm') {
+    if (process.env.SYNCGRAD_TEST_FAULT === 'wasm-unavailable') {
+      throw new BackendError('the wasm backend is switched off by SYNCGRAD_TEST_FAULT=wasm-unavailable');
+    }
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // one thread per worker: the parallelism is the pool's, not the kernel's
     wasm.setThreadsCount(1);

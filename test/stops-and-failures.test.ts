@@ -64,3 +64,19 @@ test('option values that cannot work are OptionErrors naming the flag', async ()
     await assert.rejects(train({ dataset: images, ...options }), { name: 'OptionError', message });
   }
 });
+
+test('when the default wasm backend cannot load, training falls back to cpu with a notice', async () => {
+  process.env.SYNCGRAD_TEST_FAULT = 'wasm-unavailable';
+  try {
+    const notices: string[] = [];
+    const summary = await train({ dataset: images, workers: 2, maxSteps: 5, onNotice: (message) => notices.push(message) });
+    assert.equal(summary.backend, 'cpu');
+    assert.equal(notices.length, 1);
+    assert.match(notices[0], /wasm backend failed to load .* cpu backend/);
+
+    // asked for by name, wasm is not replaced behind the caller's back
+    await assert.rejects(train({ dataset: images, workers: 2, maxSteps: 5, backend: 'wasm' }), { name: 'BackendError' });
+  } finally {
+    delete process.env.SYNCGRAD_TEST_FAULT;
+  }
+});
