@@ -1,0 +1,101 @@
+// Downloads one dataset file over HTTP(S) and checks its MD5 before anyone can
+// use it. Bytes go to `<file>.part`, which is renamed only once the checksum
+// matches, so an interrupted or wrong download never looks like a complete file.
+import { createHash } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { DatasetError } from '../../shared/errors.js';
+import { describe } from './common.js';
+import type { LoadProgress } from './progress.js';
+
+/** A download that receives nothing for this long is given up. */
+const kIdleTimeoutMs = 30_000;
+
+/** Suffix of the file a download writes into until its checksum has been checked. */
+export const kPartSuffix = '.part';
+
+/**
+ * Fetches `url` into `destination`, failing with a DatasetError when the
+ * server cannot be reached, answers with an error status, stops midway or
+ * sends bytes whose MD5 is not `md5`. Nothing is left at `destination` then.
+ */
+export async function downloadFile(
+  url: string,
+  destination: string,
+  md5: string,
+  onProgress?: (event: LoadProgress) => void,
+): Promise<void> {
+  const part = destination + kPartSuffix;
+  const file = basename(destination);
+  await mkdir(dirname(destination), { recursive: true });
+
+  // abort when the connection goes quiet, not after a fixed total time
+  const controller = new AbortController();
+  let idleTimer = setTimeout(() => controller.abort(), kIdleTimeoutMs);
+  const stillAlive = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => controller.abort(), kIdleTimeoutMs);
+  };
+
+  let receivedBytes = 0;
+  let totalBytes: number | undefined;
+  try {
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: controller.signal });
+    } catch (error) {
+      throw failure(url, `the server could not be reached (${reason(error, controller)})`);
+    }
+    if (!response.ok || response.body === null) {
+      throw failure(url, `the server answered ${response.status} ${response.statusText}`.trim());
+    }
+
+    // stream into the part file, hashing as the bytes arrive
+    const lengthHeader = response.headers.get('content-length');
+    totalBytes = lengthHeader === null ? undefined : Number(lengthHeader);
+    const hash = createHash('md5');
+    const output = await open(part, 'w');
+    try {
+      for await (const chunk of response.body) {
+        stillAlive();
+        hash.update(chunk);
+        await output.write(chunk);
+        receivedBytes += chunk.length;
+        onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: false });
+      }
+    } catch (error) {
+      const got = `${receivedBytes} of ${totalBytes ?? 'an unknown number of'} bytes`;
+      throw failure(url, `the transfer broke off after ${got} (${reason(error, controller)})`);
+    } finally {
+      await output.close();
+    }
+
+    // only a file with the published checksum takes its final name
+    const actual = hash.digest('hex');
+    if (actual !== md5) {
+      throw new DatasetError(
+        url,
+        `downloading ${url} gave a file with the wrong checksum: expected md5 ${md5}, ` +
+          `got md5 ${actual} (${receivedBytes} bytes); the file was deleted. Try again later, ` +
+          `or fetch the file yourself and pass its folder with --data-dir`,
+      );
+    }
+    await rename(part, destination);
+    onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: true });
+  } catch (error) {
+    await rm(part, { force: true });
+    onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: true });
+    throw error;
+  } finally {
+    clearTimeout(idleTimer);
+  }
+}
+
+function failure(url: string, what: string): DatasetError {
+  return new DatasetError(url, `downloading ${url} failed: ${what}`);
+}
+
+function reason(error: unknown, controller: AbortController): string {
+  if (controller.signal.aborted) return `no data for ${kIdleTimeoutMs / 1000} s`;
+  return describe(error);
+}

@@ -1,0 +1,63 @@
+// The dataset layer's entry point: turns a dataset name or folder into training
+// and test images, from local files, the decoded cache or a download.
+import { OptionError } from '../../shared/errors.js';
+import type { DatasetSplits } from '../../shared/images.js';
+import { defaultCacheDir } from './common.js';
+import { loadFolderDataset } from './image-folder.js';
+import { isDatasetName, loadNamedDataset } from './named.js';
+import type { LoadProgress } from './progress.js';
+
+export { createProgressPrinter } from './progress.js';
+export type { LoadProgress, ProgressStream } from './progress.js';
+
+export interface LoadOptions {
+  /** `'fashion-mnist'`, `'mnist'`, or a folder with one subfolder of JPEG/PNG images per class. */
+  dataset: string;
+  /** A folder of class subfolders used as the test set; folder datasets only. Default: none. */
+  test?: string;
+  /**
+   * A folder searched first for named datasets, holding their files directly or
+   * in a `<name>/` subfolder. Default: none; `$SYNCGRAD_DATA_DIR` is searched next.
+   */
+  dataDir?: string;
+  /**
+   * Where downloads and decoded images are kept. Default: `$SYNCGRAD_CACHE_DIR`,
+   * else `$XDG_CACHE_HOME/syncgrad`, else `~/.cache/syncgrad`.
+   */
+  cacheDir?: string;
+  /** Download a named dataset into the cache when no folder has it. Default: true. */
+  download?: boolean;
+  /** Where named datasets are downloaded from. Default: each dataset's official location. */
+  baseUrl?: string;
+  /** Receives download and decode progress; nothing is printed without it. Default: none. */
+  onProgress?: (event: LoadProgress) => void;
+}
+
+/**
+ * Loads a named dataset (with its own test set) or a folder of class
+ * subfolders (with the `test` folder as test set, when given). Pixels are raw
+ * 8-bit values; failures a user can fix throw DatasetError or OptionError.
+ */
+export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> {
+  const { dataset, test, onProgress } = options;
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  if (dataset === '') {
+    throw new OptionError(
+      'dataset',
+      'the dataset is empty; expected fashion-mnist, mnist, or a folder of class subfolders',
+    );
+  }
+
+  if (isDatasetName(dataset)) {
+    if (test !== undefined) {
+      throw new OptionError(
+        'test',
+        `a test folder (--test ${test}) was given for ${dataset}, which brings its own ` +
+          `test set; expected a test folder only with a folder dataset, so drop it`,
+      );
+    }
+    const download = options.download ?? true;
+    return loadNamedDataset(dataset, { ...options, cacheDir, download });
+  }
+  return loadFolderDataset(dataset, test, { cacheDir, onProgress });
+}

@@ -1,0 +1,95 @@
+// Small generated datasets for the dataset-layer tests: IDX files in the
+// layout of MNIST, and temporary folders that are removed after each test.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { gzipSync } from 'node:zlib';
+
+/** A fresh empty folder, deleted when the test ends. */
+export async function temporaryFolder(t: TestContext): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'syncgrad-data-'));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+/** An IDX file of unsigned bytes: magic 00 00 08 rank, big-endian sizes, values. */
+export function idxBytes(dimensions: number[], values: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dimensions.length);
+  header[2] = 0x08;
+  header[3] = dimensions.length;
+  dimensions.forEach((size, axis) => header.writeUInt32BE(size, 4 + 4 * axis));
+  return Buffer.concat([header, values]);
+}
+
+/** Pixel `index` of a generated image set, so tests can predict every value. */
+export function pixelValue(index: number): number {
+  return (index * 7 + 3) % 256;
+}
+
+export interface GeneratedSplit {
+  count: number;
+  height: number;
+  width: number;
+  pixels: Uint8Array;
+  labels: number[];
+}
+
+/** `count` images of 3x2 pixels with labels cycling through 0..9. */
+export function generatedSplit(count: number, labelOffset = 0): GeneratedSplit {
+  const height = 3;
+  const width = 2;
+  const pixels = Uint8Array.from({ length: count * height * width }, (_, index) =>
+    pixelValue(index),
+  );
+  const labels = Array.from({ length: count }, (_, index) => (index + labelOffset) % 10);
+  return { count, height, width, pixels, labels };
+}
+
+export const kNamedFiles = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+};
+
+/** The four files of a named dataset as `{ name.gz or name: bytes }`, gzipped or raw. */
+export function namedDatasetFiles(gzip: boolean): {
+  files: Record<string, Buffer>;
+  train: GeneratedSplit;
+  test: GeneratedSplit;
+} {
+  const train = generatedSplit(6);
+  const test = generatedSplit(4, 3);
+  const raw: Record<string, Buffer> = {
+    [kNamedFiles.trainImages]: idxBytes([6, 3, 2], train.pixels),
+    [kNamedFiles.trainLabels]: idxBytes([6], Uint8Array.from(train.labels)),
+    [kNamedFiles.testImages]: idxBytes([4, 3, 2], test.pixels),
+    [kNamedFiles.testLabels]: idxBytes([4], Uint8Array.from(test.labels)),
+  };
+  const files: Record<string, Buffer> = {};
+  for (const [name, bytes] of Object.entries(raw)) {
+    files[gzip ? `${name}.gz` : name] = gzip ? gzipSync(bytes) : bytes;
+  }
+  return { files, train, test };
+}
+
+/** Writes the generated files of a named dataset into `folder`. */
+export async function writeNamedDataset(folder: string, gzip: boolean) {
+  const generated = namedDatasetFiles(gzip);
+  await mkdir(folder, { recursive: true });
+  for (const [name, bytes] of Object.entries(generated.files)) {
+    await writeFile(join(folder, name), bytes);
+  }
+  return generated;
+}
+
+/** Clears $SYNCGRAD_DATA_DIR for one test, so a developer's setting cannot leak in. */
+export function withoutDataDirVariable(t: TestContext) {
+  const saved = process.env.SYNCGRAD_DATA_DIR;
+  delete process.env.SYNCGRAD_DATA_DIR;
+  t.after(() => {
+    if (saved === undefined) delete process.env.SYNCGRAD_DATA_DIR;
+    else process.env.SYNCGRAD_DATA_DIR = saved;
+  });
+}

@@ -1,0 +1,156 @@
+// Finding Fashion-MNIST and MNIST on disk: the folders searched, in which
+// order, and what the error says when none has the files.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { loadDataset } from '../src/coordinator/data/index.js';
+import { loadNamedDataset } from '../src/coordinator/data/named.js';
+import { DatasetError, OptionError } from '../src/shared/errors.js';
+import type { LabelledImages } from '../src/shared/images.js';
+import type { GeneratedSplit } from './data-fixtures.js';
+import {
+  kNamedFiles,
+  temporaryFolder,
+  withoutDataDirVariable,
+  writeNamedDataset,
+} from './data-fixtures.js';
+
+function assertSplit(actual: LabelledImages | undefined, expected: GeneratedSplit) {
+  assert.ok(actual);
+  assert.deepEqual(
+    [actual.count, actual.height, actual.width, actual.channels],
+    [expected.count, expected.height, expected.width, 1],
+  );
+  assert.deepEqual(actual.pixels, expected.pixels);
+  assert.deepEqual(actual.labels, Int32Array.from(expected.labels));
+}
+
+test('raw files directly in the data folder are found', async (t) => {
+  withoutDataDirVariable(t);
+  const dataDir = await temporaryFolder(t);
+  const generated = await writeNamedDataset(dataDir, false);
+
+  const splits = await loadDataset({
+    dataset: 'fashion-mnist',
+    dataDir,
+    cacheDir: await temporaryFolder(t),
+    download: false,
+  });
+
+  assertSplit(splits.train, generated.train);
+  assertSplit(splits.test, generated.test);
+  assert.equal(splits.train.source, join(dataDir, kNamedFiles.trainImages));
+  assert.deepEqual(splits.train.classNames, [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ]);
+});
+
+test('gzipped files in a <name>/ subfolder of the data folder are found', async (t) => {
+  withoutDataDirVariable(t);
+  const dataDir = await temporaryFolder(t);
+  const generated = await writeNamedDataset(join(dataDir, 'mnist'), true);
+
+  const splits = await loadDataset({
+    dataset: 'mnist',
+    dataDir,
+    cacheDir: await temporaryFolder(t),
+    download: false,
+  });
+
+  assertSplit(splits.train, generated.train);
+  assert.equal(splits.train.source, join(dataDir, 'mnist', `${kNamedFiles.trainImages}.gz`));
+  assert.deepEqual(splits.train.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+});
+
+test('$SYNCGRAD_DATA_DIR is searched after the data folder option', async (t) => {
+  withoutDataDirVariable(t);
+  const variableDir = await temporaryFolder(t);
+  await writeNamedDataset(variableDir, false);
+  process.env.SYNCGRAD_DATA_DIR = variableDir;
+
+  const splits = await loadDataset({
+    dataset: 'mnist',
+    dataDir: await temporaryFolder(t),
+    cacheDir: await temporaryFolder(t),
+    download: false,
+  });
+
+  assert.equal(splits.train.source, join(variableDir, kNamedFiles.trainImages));
+});
+
+test('the cache folder <cache>/<name>/ is searched', async (t) => {
+  withoutDataDirVariable(t);
+  const cacheDir = await temporaryFolder(t);
+  await writeNamedDataset(join(cacheDir, 'mnist'), true);
+
+  const splits = await loadDataset({ dataset: 'mnist', cacheDir, download: false });
+
+  assert.equal(splits.train.source, join(cacheDir, 'mnist', `${kNamedFiles.trainImages}.gz`));
+});
+
+test('when no folder has the files, the error lists every place looked', async (t) => {
+  withoutDataDirVariable(t);
+  const dataDir = await temporaryFolder(t);
+  const cacheDir = await temporaryFolder(t);
+  // the cache holds three of the four files: not enough
+  await writeNamedDataset(join(cacheDir, 'mnist'), true);
+  await rm(join(cacheDir, 'mnist', `${kNamedFiles.testLabels}.gz`));
+
+  await assert.rejects(
+    loadDataset({ dataset: 'mnist', dataDir, cacheDir, download: false }),
+    (error: unknown) => {
+      assert.ok(error instanceof DatasetError);
+      assert.equal(error.path, join(cacheDir, 'mnist'));
+      const lines = error.message.split('\n');
+      assert.match(lines[0], /^MNIST was not found\. Looked for the four files/);
+      assert.deepEqual(lines.slice(1, 4), [
+        `  - ${join(dataDir, 'mnist')} (no such folder)`,
+        `  - ${dataDir} (none of the files)`,
+        `  - ${join(cacheDir, 'mnist')} (missing ${kNamedFiles.testLabels})`,
+      ]);
+      assert.equal(lines[4], 'and could not download it: downloading is turned off.');
+      assert.match(lines[5], /--data-dir .*SYNCGRAD_DATA_DIR.*allow the download from https:/);
+      return true;
+    },
+  );
+});
+
+test('the Fashion-MNIST error also lists the system folder and suggests its package', async (t) => {
+  withoutDataDirVariable(t);
+  const cacheDir = await temporaryFolder(t);
+  // stands in for /usr/share/datasets/fashion-mnist, which may exist on this machine
+  const systemFolder = join(cacheDir, 'usr-share-datasets-fashion-mnist');
+
+  await assert.rejects(
+    loadNamedDataset('fashion-mnist', { cacheDir, download: false, systemFolders: [systemFolder] }),
+    (error: unknown) => {
+      assert.ok(error instanceof DatasetError);
+      assert.ok(error.message.includes(`  - ${systemFolder} (no such folder)\n`));
+      assert.match(error.message, /apt-get install dataset-fashion-mnist/);
+      assert.match(error.message, /fashion-mnist\.s3-website\.eu-central-1\.amazonaws\.com/);
+      return true;
+    },
+  );
+});
+
+test('a test folder with a named dataset is an option error', async (t) => {
+  await assert.rejects(
+    loadDataset({ dataset: 'mnist', test: '/tmp/x', cacheDir: await temporaryFolder(t) }),
+    (error: unknown) => error instanceof OptionError && error.option === 'test',
+  );
+  await assert.rejects(
+    loadDataset({ dataset: '' }),
+    (error: unknown) => error instanceof OptionError && error.option === 'dataset',
+  );
+});
