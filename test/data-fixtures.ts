@@ -1,10 +1,14 @@
-// Small generated datasets for the dataset-layer tests: IDX files in the
-// layout of MNIST, and temporary folders that are removed after each test.
+// Small generated datasets for the dataset-layer tests (IDX files in the
+// layout of MNIST), temporary folders removed after each test, and a way to
+// catch the DatasetError a load is expected to throw.
+import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
+
+import { DatasetError } from '../src/shared/errors.js';
 
 /** A fresh empty folder, deleted when the test ends. */
 export async function temporaryFolder(t: TestContext): Promise<string> {
@@ -92,4 +96,15 @@ export function withoutDataDirVariable(t: TestContext) {
     if (saved === undefined) delete process.env.SYNCGRAD_DATA_DIR;
     else process.env.SYNCGRAD_DATA_DIR = saved;
   });
+}
+
+/** The DatasetError `promise` rejects with; fails the test when it resolves or throws another. */
+export async function datasetErrorOf(promise: Promise<unknown>): Promise<DatasetError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof DatasetError, `expected a DatasetError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a DatasetError, but loading succeeded');
 }

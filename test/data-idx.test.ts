@@ -6,18 +6,14 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 import { readIdxImages, readIdxLabels } from '../src/coordinator/data/idx.js';
-import { DatasetError } from '../src/shared/errors.js';
-import { generatedSplit, idxBytes, temporaryFolder } from './data-fixtures.js';
+import { datasetErrorOf, generatedSplit, idxBytes, temporaryFolder } from './data-fixtures.js';
 
-/** Asserts `promise` rejects with a DatasetError whose path and message name `file`. */
+/** Asserts `promise` rejects with a DatasetError that names `file` and matches `pattern`. */
 async function rejectsNaming(promise: Promise<unknown>, file: string, pattern: RegExp) {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof DatasetError, `expected a DatasetError, got ${String(error)}`);
-    assert.equal(error.path, file);
-    assert.ok(error.message.includes(file), `message does not name ${file}: ${error.message}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  const error = await datasetErrorOf(promise);
+  assert.equal(error.path, file);
+  assert.ok(error.message.includes(file), `message does not name ${file}: ${error.message}`);
+  assert.match(error.message, pattern);
 }
 
 for (const gzip of [false, true]) {

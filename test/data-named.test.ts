@@ -7,10 +7,11 @@ import { test } from 'node:test';
 
 import { loadDataset } from '../src/coordinator/data/index.js';
 import { loadNamedDataset } from '../src/coordinator/data/named.js';
-import { DatasetError, OptionError } from '../src/shared/errors.js';
+import { OptionError } from '../src/shared/errors.js';
 import type { LabelledImages } from '../src/shared/images.js';
 import type { GeneratedSplit } from './data-fixtures.js';
 import {
+  datasetErrorOf,
   kNamedFiles,
   temporaryFolder,
   withoutDataDirVariable,
@@ -107,23 +108,20 @@ test('when no folder has the files, the error lists every place looked', async (
   await writeNamedDataset(join(cacheDir, 'mnist'), true);
   await rm(join(cacheDir, 'mnist', `${kNamedFiles.testLabels}.gz`));
 
-  await assert.rejects(
+  const error = await datasetErrorOf(
     loadDataset({ dataset: 'mnist', dataDir, cacheDir, download: false }),
-    (error: unknown) => {
-      assert.ok(error instanceof DatasetError);
-      assert.equal(error.path, join(cacheDir, 'mnist'));
-      const lines = error.message.split('\n');
-      assert.match(lines[0], /^MNIST was not found\. Looked for the four files/);
-      assert.deepEqual(lines.slice(1, 4), [
-        `  - ${join(dataDir, 'mnist')} (no such folder)`,
-        `  - ${dataDir} (none of the files)`,
-        `  - ${join(cacheDir, 'mnist')} (missing ${kNamedFiles.testLabels})`,
-      ]);
-      assert.equal(lines[4], 'and could not download it: downloading is turned off.');
-      assert.match(lines[5], /--data-dir .*SYNCGRAD_DATA_DIR.*allow the download from https:/);
-      return true;
-    },
   );
+
+  assert.equal(error.path, join(cacheDir, 'mnist'));
+  const lines = error.message.split('\n');
+  assert.match(lines[0], /^MNIST was not found\. Looked for the four files/);
+  assert.deepEqual(lines.slice(1, 4), [
+    `  - ${join(dataDir, 'mnist')} (no such folder)`,
+    `  - ${dataDir} (none of the files)`,
+    `  - ${join(cacheDir, 'mnist')} (missing ${kNamedFiles.testLabels})`,
+  ]);
+  assert.equal(lines[4], 'and could not download it: downloading is turned off.');
+  assert.match(lines[5], /--data-dir .*SYNCGRAD_DATA_DIR.*allow the download from https:/);
 });
 
 test('the Fashion-MNIST error also lists the system folder and suggests its package', async (t) => {
@@ -132,16 +130,13 @@ test('the Fashion-MNIST error also lists the system folder and suggests its pack
   // stands in for /usr/share/datasets/fashion-mnist, which may exist on this machine
   const systemFolder = join(cacheDir, 'usr-share-datasets-fashion-mnist');
 
-  await assert.rejects(
+  const { message } = await datasetErrorOf(
     loadNamedDataset('fashion-mnist', { cacheDir, download: false, systemFolders: [systemFolder] }),
-    (error: unknown) => {
-      assert.ok(error instanceof DatasetError);
-      assert.ok(error.message.includes(`  - ${systemFolder} (no such folder)\n`));
-      assert.match(error.message, /apt-get install dataset-fashion-mnist/);
-      assert.match(error.message, /fashion-mnist\.s3-website\.eu-central-1\.amazonaws\.com/);
-      return true;
-    },
   );
+
+  assert.ok(message.includes(`  - ${systemFolder} (no such folder)\n`));
+  assert.match(message, /apt-get install dataset-fashion-mnist/);
+  assert.match(message, /fashion-mnist\.s3-website\.eu-central-1\.amazonaws\.com/);
 });
 
 test('a test folder with a named dataset is an option error', async (t) => {
