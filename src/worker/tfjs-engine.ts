@@ -25,6 +25,12 @@ import type { Tf } from './backend.js';
 import type { GradientEngine, ShardLoss, ShardRows } from './engine.js';
 
 export class TfjsEngine implements GradientEngine {
+  // Every intermediate array lives in a buffer kept from one step to the
+  // next. Large fresh ArrayBuffers are mapped and unmapped per step, and
+  // unmapping memory in a process of several busy threads interrupts all of
+  // them, which measurably slowed two concurrent workers.
+  private readonly buffers = new Map<string, Float32Array>();
+
   constructor(
     private readonly tf: Tf,
     private readonly layout: ParameterLayout,
@@ -37,13 +43,13 @@ export class TfjsEngine implements GradientEngine {
     try {
       // forward, keeping each layer's input: aᵀ, one column per sample
       const columns = this.forward(rows, parameters, kernels);
-      let deltaT: Float32Array = new Float32Array(count * layers[layers.length - 1].outputSize);
+      let deltaT = this.scratch('delta', count * layers[layers.length - 1].outputSize);
       const loss = softmaxCrossEntropy(columns[layers.length], rows.targets, count, deltaT);
 
       // backward from dZᵀ = softmax - target, summed over the shard
       for (let index = layers.length - 1; index >= 0; index--) {
         const layer = layers[index];
-        const input = transpose(columns[index], layer.inputSize, count);
+        const input = transpose(columns[index], layer.inputSize, count, this.scratch('input', count * layer.inputSize));
         const kernelGradient = this.multiply(deltaT, [layer.outputSize, count], input, [count, layer.inputSize]);
         this.read(kernelGradient, gradients, layer.kernelOffset);
         this.tf.dispose(kernelGradient);
@@ -51,10 +57,13 @@ export class TfjsEngine implements GradientEngine {
         if (index === 0) break;
 
         // dAᵀ = Kᵀ·dZᵀ, then ReLU passes it where its output was positive
-        const kernelT = transpose(parameters.subarray(layer.kernelOffset, layer.biasOffset), layer.outputSize, layer.inputSize);
-        const inputGradientT = this.multiply(kernelT, [layer.inputSize, layer.outputSize], deltaT, [layer.outputSize, count]);
-        deltaT = reluBackward(inputGradientT.dataSync() as Float32Array, columns[index]);
-        this.tf.dispose(inputGradientT);
+        const kernel = parameters.subarray(layer.kernelOffset, layer.biasOffset);
+        const kernelT = transpose(kernel, layer.outputSize, layer.inputSize, this.scratch('kernel', kernel.length));
+        const product = this.multiply(kernelT, [layer.inputSize, layer.outputSize], deltaT, [layer.outputSize, count]);
+        deltaT = this.scratch(`delta-${index}`, product.size);
+        this.read(product, deltaT, 0);
+        this.tf.dispose(product);
+        reluBackward(deltaT, columns[index]);
       }
       return loss;
     } finally {
@@ -80,15 +89,27 @@ export class TfjsEngine implements GradientEngine {
   private forward(rows: ShardRows, parameters: Float32Array, kernels: Tensor2D[]): Float32Array[] {
     const layers = this.layout.layers;
     const count = rows.count;
-    const columns = [transpose(rows.inputs, count, layers[0].inputSize)];
+    const inputs = rows.inputs.subarray(0, count * layers[0].inputSize);
+    const columns = [transpose(inputs, count, layers[0].inputSize, this.scratch('columns', inputs.length))];
     layers.forEach((layer, index) => {
       const product = this.multiply(kernels[index], [layer.outputSize, layer.inputSize], columns[index], [layer.inputSize, count]);
-      const z = product.dataSync() as Float32Array;
+      const z = this.scratch(`z-${index}`, product.size);
+      this.read(product, z, 0);
       this.tf.dispose(product);
       addBias(z, parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize), count, index + 1 < layers.length);
       columns.push(z);
     });
     return columns;
+  }
+
+  /** A kept buffer of `length` floats for one purpose; its contents are stale. */
+  private scratch(purpose: string, length: number): Float32Array {
+    let buffer = this.buffers.get(purpose);
+    if (!buffer || buffer.length < length) {
+      buffer = new Float32Array(length);
+      this.buffers.set(purpose, buffer);
+    }
+    return buffer.subarray(0, length);
   }
 
   private uploadKernels(parameters: Float32Array): Tensor2D[] {
@@ -175,9 +196,8 @@ function softmaxCrossEntropy(
   return { lossSum, correct };
 }
 
-/** The `columns × rows` transpose of a row-major `rows × columns` matrix. */
-function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
-  const result = new Float32Array(rows * columns);
+/** Writes into `result` the `columns × rows` transpose of a row-major `rows × columns` matrix. */
+function transpose(values: Float32Array, rows: number, columns: number, result: Float32Array): Float32Array {
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++) result[column * rows + row] = values[row * columns + column];
   }
@@ -198,9 +218,8 @@ function rowSums(values: Float32Array, rows: number, columns: number, out: Float
  * gradient passes where the output was positive, as ReLU's derivative is 1
  * there and 0 elsewhere.
  */
-function reluBackward(inputGradientT: Float32Array, activationT: Float32Array): Float32Array {
+function reluBackward(inputGradientT: Float32Array, activationT: Float32Array): void {
   for (let index = 0; index < inputGradientT.length; index++) {
     if (!(activationT[index] > 0)) inputGradientT[index] = 0;
   }
-  return inputGradientT;
 }

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
-export const fashionMnistDir = process.env.SYNCGRAD_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
+export const fashionMnistDir =
+  process.env.SYNCGRAD_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 
 /** Root of the unpacked CIFAR-10 JPEG tree (`train/<class>/*.jpg`, `test/<class>/*.jpg`). */
 export const cifarJpegDir = process.env.SYNCGRAD_CIFAR10_JPG_DIR ?? '';
