@@ -31,7 +31,10 @@ interface Measurement {
 }
 
 function run(args: string[]): Measurement {
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (child.status !== 0) throw new Error(`${args.join(' ')} failed:\n${child.stderr}`);
   const lines = child.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as Measurement;
@@ -39,8 +42,23 @@ function run(args: string[]): Measurement {
 
 const configurations: { name: string; args: string[] }[] = [1, 2].map((workers) => ({
   name: `syncgrad, ${workers} worker${workers > 1 ? 's' : ''}`,
-  args: [cli, 'train', '--dataset', argv.dataset, '--workers', String(workers), '--max-steps', String(argv.steps),
-    '--batch-size', String(argv['batch-size']), '--backend', argv.backend, '--validation-split', '0', '--json'],
+  args: [
+    cli,
+    'train',
+    '--dataset',
+    argv.dataset,
+    '--workers',
+    String(workers),
+    '--max-steps',
+    String(argv.steps),
+    '--batch-size',
+    String(argv['batch-size']),
+    '--backend',
+    argv.backend,
+    '--validation-split',
+    '0',
+    '--json',
+  ],
 }));
 configurations.push({
   name: 'tfjs-layers model.fit, 1 thread',
@@ -54,19 +72,34 @@ for (let round = 1; round <= argv.rounds; round++) {
     const measured = run(configuration.args);
     process.stderr.write(` ${Math.round(measured.samplesPerSecond)} samples/s\n`);
     const previous = best.get(configuration.name);
-    if (!previous || measured.samplesPerSecond > previous.samplesPerSecond) best.set(configuration.name, measured);
+    if (!previous || measured.samplesPerSecond > previous.samplesPerSecond)
+      best.set(configuration.name, measured);
   }
 }
 
 const [one, two, fitted] = configurations.map((configuration) => best.get(configuration.name)!);
 const megabytes = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-console.log(`\n${argv.dataset}, batch ${argv['batch-size']}, ${argv.steps} steps, backend ${argv.backend}, best of ${argv.rounds}`);
-console.log(`${'configuration'.padEnd(34)} ${'samples/s'.padStart(10)} ${'peak RSS MB'.padStart(12)}`);
+console.log(
+  `\n${argv.dataset}, batch ${argv['batch-size']}, ${argv.steps} steps, backend ${argv.backend}, best of ${argv.rounds}`,
+);
+console.log(
+  `${'configuration'.padEnd(34)} ${'samples/s'.padStart(10)} ${'peak RSS MB'.padStart(12)}`,
+);
 for (const configuration of configurations) {
   const measured = best.get(configuration.name)!;
-  console.log(`${configuration.name.padEnd(34)} ${Math.round(measured.samplesPerSecond).toString().padStart(10)} ${megabytes(measured.peakRssBytes).padStart(12)}`);
+  console.log(
+    `${configuration.name.padEnd(34)} ${Math.round(measured.samplesPerSecond).toString().padStart(10)} ${megabytes(measured.peakRssBytes).padStart(12)}`,
+  );
 }
-console.log(`\n2 workers / 1 worker:              ${(two.samplesPerSecond / one.samplesPerSecond).toFixed(2)}x`);
-console.log(`1 worker / model.fit:              ${(one.samplesPerSecond / fitted.samplesPerSecond).toFixed(2)}x`);
-console.log(`2 workers / model.fit:             ${(two.samplesPerSecond / fitted.samplesPerSecond).toFixed(2)}x`);
-console.log(`peak RSS, 2 workers - 1 worker:    ${megabytes(two.peakRssBytes - one.peakRssBytes)} MB`);
+console.log(
+  `\n2 workers / 1 worker:              ${(two.samplesPerSecond / one.samplesPerSecond).toFixed(2)}x`,
+);
+console.log(
+  `1 worker / model.fit:              ${(one.samplesPerSecond / fitted.samplesPerSecond).toFixed(2)}x`,
+);
+console.log(
+  `2 workers / model.fit:             ${(two.samplesPerSecond / fitted.samplesPerSecond).toFixed(2)}x`,
+);
+console.log(
+  `peak RSS, 2 workers - 1 worker:    ${megabytes(two.peakRssBytes - one.peakRssBytes)} MB`,
+);

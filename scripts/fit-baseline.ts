@@ -11,7 +11,8 @@ import { buildLayersModel } from '../src/coordinator/model-io.js';
 import { initializeParameters } from '../src/coordinator/session.js';
 import { parameterLayout } from '../src/shared/layout.js';
 
-const [dataset = 'fashion-mnist', stepsText = '300', batchText = '32', backend = 'wasm'] = process.argv.slice(2);
+const [dataset = 'fashion-mnist', stepsText = '300', batchText = '32', backend = 'wasm'] =
+  process.argv.slice(2);
 const steps = Number(stepsText);
 const batchSize = Number(batchText);
 
@@ -28,8 +29,17 @@ for (let i = 0; i < pixels.length; i++) pixels[i] = train.pixels[i] / 255;
 const shape = { inputSize, hiddenSizes: [200, 150], outputSize: train.classNames.length };
 const parameters = new Float32Array(parameterLayout(shape).count);
 initializeParameters(shape, 42, parameters);
-const model = buildLayersModel({ shape, inputShape: [train.height, train.width, train.channels], classNames: train.classNames, parameters });
-model.compile({ optimizer: tf.train.adam(0.0005), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+const model = buildLayersModel({
+  shape,
+  inputShape: [train.height, train.width, train.channels],
+  classNames: train.classNames,
+  parameters,
+});
+model.compile({
+  optimizer: tf.train.adam(0.0005),
+  loss: 'categoricalCrossentropy',
+  metrics: ['accuracy'],
+});
 
 const x = tf.tensor4d(pixels, [count, train.height, train.width, train.channels]);
 const y = tf.oneHot(tf.tensor1d(train.labels.subarray(0, count), 'int32'), shape.outputSize);
@@ -38,5 +48,10 @@ await model.fit(x, y, { batchSize, epochs: 1, shuffle: true, verbose: 0 });
 const seconds = (performance.now() - started) / 1000;
 
 process.stdout.write(
-  JSON.stringify({ samplesPerSecond: count / seconds, seconds, samples: count, peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n',
+  JSON.stringify({
+    samplesPerSecond: count / seconds,
+    seconds,
+    samples: count,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  }) + '\n',
 );

@@ -13,10 +13,25 @@ import { kBackends, kOptimizers } from './coordinator/options.js';
 import { SyncgradError, TrainingAbortedError } from './shared/errors.js';
 
 const dataFlags = {
-  'data-dir': { type: 'string', describe: 'Folder searched first for named datasets [env SYNCGRAD_DATA_DIR]' },
-  'cache-dir': { type: 'string', describe: 'Folder for downloads and decoded images [env SYNCGRAD_CACHE_DIR, default ~/.cache/syncgrad]' },
-  download: { type: 'boolean', default: true, describe: 'Download a named dataset that is not found (--no-download to forbid)' },
-  json: { type: 'boolean', default: false, describe: 'Print one JSON object as the last line of stdout' },
+  'data-dir': {
+    type: 'string',
+    describe: 'Folder searched first for named datasets [env SYNCGRAD_DATA_DIR]',
+  },
+  'cache-dir': {
+    type: 'string',
+    describe:
+      'Folder for downloads and decoded images [env SYNCGRAD_CACHE_DIR, default ~/.cache/syncgrad]',
+  },
+  download: {
+    type: 'boolean',
+    default: true,
+    describe: 'Download a named dataset that is not found (--no-download to forbid)',
+  },
+  json: {
+    type: 'boolean',
+    default: false,
+    describe: 'Print one JSON object as the last line of stdout',
+  },
 } as const;
 
 async function main(): Promise<void> {
@@ -37,20 +52,49 @@ async function main(): Promise<void> {
       'Train an MLP data-parallel across worker threads',
       (command) =>
         command
-          .option('dataset', { type: 'string', default: 'fashion-mnist', describe: "'fashion-mnist', 'mnist', or a folder of class subfolders" })
-          .option('test', { type: 'string', describe: 'Folder of class subfolders used as the test set' })
-          .option('workers', { type: 'string', describe: `Worker threads [default: ${availableParallelism()}, the number of cores]` })
+          .option('dataset', {
+            type: 'string',
+            default: 'fashion-mnist',
+            describe: "'fashion-mnist', 'mnist', or a folder of class subfolders",
+          })
+          .option('test', {
+            type: 'string',
+            describe: 'Folder of class subfolders used as the test set',
+          })
+          .option('workers', {
+            type: 'string',
+            describe: `Worker threads [default: ${availableParallelism()}, the number of cores]`,
+          })
           .option('epochs', { type: 'string', default: '10' })
-          .option('batch-size', { type: 'string', default: '32', describe: 'Global batch, split across the workers' })
+          .option('batch-size', {
+            type: 'string',
+            default: '32',
+            describe: 'Global batch, split across the workers',
+          })
           .option('lr', { type: 'string', default: '0.0005', describe: 'Learning rate' })
           .option('optimizer', { type: 'string', choices: kOptimizers, default: 'adam' })
-          .option('momentum', { type: 'string', default: '0.9', describe: 'Momentum of --optimizer momentum' })
+          .option('momentum', {
+            type: 'string',
+            default: '0.9',
+            describe: 'Momentum of --optimizer momentum',
+          })
           .option('hidden', { type: 'string', default: '200,150', describe: 'Hidden layer widths' })
           .option('seed', { type: 'string', default: '42' })
           .option('max-steps', { type: 'string', describe: 'Stop after this many updates' })
-          .option('validation-split', { type: 'string', describe: 'Fraction held out for validation [default: 0 with a test set, else 0.1]' })
-          .option('out', { type: 'string', describe: 'Save the model (TensorFlow.js Layers format) into this folder' })
-          .option('backend', { type: 'string', choices: kBackends, default: 'wasm', describe: 'TensorFlow.js backend of the workers' })
+          .option('validation-split', {
+            type: 'string',
+            describe: 'Fraction held out for validation [default: 0 with a test set, else 0.1]',
+          })
+          .option('out', {
+            type: 'string',
+            describe: 'Save the model (TensorFlow.js Layers format) into this folder',
+          })
+          .option('backend', {
+            type: 'string',
+            choices: kBackends,
+            default: 'wasm',
+            describe: 'TensorFlow.js backend of the workers',
+          })
           .options(dataFlags),
       (argv) => trainCommand(argv as unknown as TrainFlags, controller.signal),
     )
@@ -59,8 +103,16 @@ async function main(): Promise<void> {
       'Evaluate a saved model on a dataset',
       (command) =>
         command
-          .option('model', { type: 'string', demandOption: true, describe: 'Folder written by train --out' })
-          .option('dataset', { type: 'string', default: 'fashion-mnist', describe: 'Named dataset (its test split) or a folder of class subfolders' })
+          .option('model', {
+            type: 'string',
+            demandOption: true,
+            describe: 'Folder written by train --out',
+          })
+          .option('dataset', {
+            type: 'string',
+            default: 'fashion-mnist',
+            describe: 'Named dataset (its test split) or a folder of class subfolders',
+          })
           .options(dataFlags),
       (argv) => evalCommand(argv as unknown as EvalFlags),
     )
@@ -68,7 +120,10 @@ async function main(): Promise<void> {
     .strict()
     .fail((message, error) => {
       if (error) throw error;
-      process.stderr.write(`syncgrad: ${message}\nRun 'syncgrad --help' or 'syncgrad <command> --help' for the options.\n`);
+      process.stderr.write(
+        `syncgrad: ${message}\nRun 'syncgrad --help' or 'syncgrad <command> --help' for the ` +
+          `options.\n`,
+      );
       process.exit(2);
     })
     .help()

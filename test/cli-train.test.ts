@@ -11,33 +11,71 @@ import { hasStackTrace, lastJsonLine, runCli } from './helpers/cli.js';
 import { cifarJpegDir, fashionMnistDir, requireData } from './helpers/real-data.js';
 
 const fashionHow = 'install it with apt-get install dataset-fashion-mnist';
-const cifarHow = 'unpack ../shared/datasets/cifar10-jpg.tar.gz and set SYNCGRAD_CIFAR10_JPG_DIR to that folder';
+const cifarHow =
+  'unpack ../shared/datasets/cifar10-jpg.tar.gz and set SYNCGRAD_CIFAR10_JPG_DIR to that folder';
 
 test('one epoch of Fashion-MNIST on 2 workers reaches 0.82 test accuracy and saves a model that eval reproduces', async (t) => {
   if (!requireData(t, fashionMnistDir, fashionHow)) return;
   const out = await mkdtemp(join(tmpdir(), 'syncgrad-cli-'));
   try {
-    const run = await runCli(['train', '--data-dir', fashionMnistDir, '--workers', '2', '--epochs', '1', '--json', '--out', out]);
+    const run = await runCli([
+      'train',
+      '--data-dir',
+      fashionMnistDir,
+      '--workers',
+      '2',
+      '--epochs',
+      '1',
+      '--json',
+      '--out',
+      out,
+    ]);
     assert.equal(run.status, 0, run.stderr);
     const report = lastJsonLine(run.stdout);
 
     // the textbook MLP with Adam 0.0005, batch 32: about 0.84-0.85 after one epoch
     assert.ok((report.testAccuracy as number) >= 0.82, `test accuracy ${report.testAccuracy}`);
-    for (const field of ['workers', 'epochs', 'steps', 'globalBatch', 'testLoss', 'testAccuracy', 'samplesPerSecond', 'history', 'paramsDigest']) {
+    for (const field of [
+      'workers',
+      'epochs',
+      'steps',
+      'globalBatch',
+      'testLoss',
+      'testAccuracy',
+      'samplesPerSecond',
+      'history',
+      'paramsDigest',
+    ]) {
       assert.ok(field in report, `--json output lacks ${field}`);
     }
     assert.equal(report.workers, 2);
     assert.equal(report.steps, 1875);
     assert.equal(report.globalBatch, 32);
-    const history = report.history as { loss: number; accuracy: number; validationLoss: number; validationAccuracy: number; seconds: number }[];
+    const history = report.history as {
+      loss: number;
+      accuracy: number;
+      validationLoss: number;
+      validationAccuracy: number;
+      seconds: number;
+    }[];
     assert.equal(history.length, 1);
     assert.ok(history[0].validationAccuracy === report.testAccuracy);
 
-    const evaluation = await runCli(['eval', '--model', out, '--data-dir', fashionMnistDir, '--json']);
+    const evaluation = await runCli([
+      'eval',
+      '--model',
+      out,
+      '--data-dir',
+      fashionMnistDir,
+      '--json',
+    ]);
     assert.equal(evaluation.status, 0, evaluation.stderr);
     const evaluated = lastJsonLine(evaluation.stdout);
     assert.equal(evaluated.testAccuracy, report.testAccuracy);
-    assert.deepEqual(JSON.parse(await readFile(join(out, 'classes.json'), 'utf8'))[0], 'T-shirt/top');
+    assert.deepEqual(
+      JSON.parse(await readFile(join(out, 'classes.json'), 'utf8'))[0],
+      'T-shirt/top',
+    );
   } finally {
     await rm(out, { recursive: true, force: true });
   }
@@ -45,7 +83,16 @@ test('one epoch of Fashion-MNIST on 2 workers reaches 0.82 test accuracy and sav
 
 test('the same command twice gives the same paramsDigest', async (t) => {
   if (!requireData(t, fashionMnistDir, fashionHow)) return;
-  const args = ['train', '--data-dir', fashionMnistDir, '--workers', '2', '--max-steps', '60', '--json'];
+  const args = [
+    'train',
+    '--data-dir',
+    fashionMnistDir,
+    '--workers',
+    '2',
+    '--max-steps',
+    '60',
+    '--json',
+  ];
   const first = lastJsonLine((await runCli(args)).stdout);
   const second = lastJsonLine((await runCli(args)).stdout);
   assert.match(first.paramsDigest as string, /^[0-9a-f]{64}$/);
@@ -57,8 +104,18 @@ test('the CIFAR-10 JPEG tree trains from its folders with a separate test folder
   const cache = await mkdtemp(join(tmpdir(), 'syncgrad-cache-'));
   try {
     const run = await runCli([
-      'train', '--dataset', join(cifarJpegDir, 'train'), '--test', join(cifarJpegDir, 'test'),
-      '--cache-dir', cache, '--workers', '2', '--epochs', '1', '--json',
+      'train',
+      '--dataset',
+      join(cifarJpegDir, 'train'),
+      '--test',
+      join(cifarJpegDir, 'test'),
+      '--cache-dir',
+      cache,
+      '--workers',
+      '2',
+      '--epochs',
+      '1',
+      '--json',
     ]);
     assert.equal(run.status, 0, run.stderr);
     assert.ok(!hasStackTrace(run.stderr));
@@ -67,7 +124,11 @@ test('the CIFAR-10 JPEG tree trains from its folders with a separate test folder
     assert.ok((report.testAccuracy as number) >= 0.3, `test accuracy ${report.testAccuracy}`);
     assert.equal(report.steps, Math.ceil(50_000 / 32));
     const perClass = report.perClass as { className: string; total: number }[];
-    assert.deepEqual(perClass.map((entry) => entry.className).slice(0, 3), ['airplane', 'automobile', 'bird']);
+    assert.deepEqual(perClass.map((entry) => entry.className).slice(0, 3), [
+      'airplane',
+      'automobile',
+      'bird',
+    ]);
     assert.ok(perClass.every((entry) => entry.total === 1000));
   } finally {
     await rm(cache, { recursive: true, force: true });

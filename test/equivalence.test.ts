@@ -42,10 +42,16 @@ test('1, 2 and 3 workers give loss curves within 1e-3 relative over 100 steps', 
     assert.equal(many.stepLosses.length, 100);
     many.stepLosses.forEach((loss, step) => {
       const relative = Math.abs(loss - one.stepLosses[step]) / Math.abs(one.stepLosses[step]);
-      assert.ok(relative <= 1e-3, `${workers} workers, step ${step}: loss ${loss} vs ${one.stepLosses[step]}`);
+      assert.ok(
+        relative <= 1e-3,
+        `${workers} workers, step ${step}: loss ${loss} vs ${one.stepLosses[step]}`,
+      );
     });
   }
-  assert.ok(one.stepLosses[99] < one.stepLosses[0] * 0.5, 'training must make progress on learnable data');
+  assert.ok(
+    one.stepLosses[99] < one.stepLosses[0] * 0.5,
+    'training must make progress on learnable data',
+  );
 });
 
 test('the same run twice gives the same paramsDigest', async () => {
@@ -64,7 +70,10 @@ test('uneven shards (batch 7 on 2 workers, batch 5 on 3) still match a single-th
   await tf.setBackend('wasm');
   const engine = new TfjsEngine(tf, layout);
 
-  for (const [batchSize, workers] of [[7, 2], [5, 3]]) {
+  for (const [batchSize, workers] of [
+    [7, 2],
+    [5, 3],
+  ]) {
     const steps = 12;
     const parameters = new Float32Array(layout.count);
     initializeParameters(shape, 9, parameters);
@@ -88,6 +97,9 @@ test('uneven shards (batch 7 on 2 workers, batch 5 on 3) still match a single-th
 
     const parallel = await train({ ...base, workers, batchSize, maxSteps: steps });
     const difference = maxAbsDifference(parallel.model.parameters, parameters);
-    assert.ok(difference <= 1e-5, `batch ${batchSize} on ${workers} workers: largest difference ${difference}`);
+    assert.ok(
+      difference <= 1e-5,
+      `batch ${batchSize} on ${workers} workers: largest difference ${difference}`,
+    );
   }
 });

@@ -69,9 +69,18 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const tensorsBefore = engine.liveTensors();
       const loss = engine.gradients(rows, parameters, gradients);
       const tensorsAfter = engine.liveTensors();
-      const reference = await referenceGradients(shape, parameters, rows.inputs, rows.targets, rows.count);
+      const reference = await referenceGradients(
+        shape,
+        parameters,
+        rows.inputs,
+        rows.targets,
+        rows.count,
+      );
 
-      assert.ok(Math.abs(loss.lossSum - reference.loss) <= 1e-5 * Math.max(1, reference.loss), `loss ${loss.lossSum} vs ${reference.loss}`);
+      assert.ok(
+        Math.abs(loss.lossSum - reference.loss) <= 1e-5 * Math.max(1, reference.loss),
+        `loss ${loss.lossSum} vs ${reference.loss}`,
+      );
       const difference = maxAbsDifference(gradients, reference.gradients);
       assert.ok(difference <= 1e-5, `largest gradient difference ${difference}`);
       assert.equal(tensorsAfter, tensorsBefore, 'the engine must free every tensor it creates');

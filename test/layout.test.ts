@@ -23,7 +23,14 @@ test('the textbook MLP has 784·200+200 + 200·150+150 + 150·10+10 = 188,660 pa
 });
 
 test('shards of a global batch are contiguous, cover it once and differ by at most one', () => {
-  for (const [batch, workers] of [[32, 2], [7, 2], [5, 3], [2, 4], [1, 1], [100, 7]]) {
+  for (const [batch, workers] of [
+    [32, 2],
+    [7, 2],
+    [5, 3],
+    [2, 4],
+    [1, 1],
+    [100, 7],
+  ]) {
     const sizes: number[] = [];
     let expectedStart = 0;
     for (let rank = 0; rank < workers; rank++) {
@@ -33,12 +40,20 @@ test('shards of a global batch are contiguous, cover it once and differ by at mo
       expectedStart = end;
     }
     assert.equal(expectedStart, batch);
-    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `batch ${batch} on ${workers}: ${sizes}`);
+    assert.ok(
+      Math.max(...sizes) - Math.min(...sizes) <= 1,
+      `batch ${batch} on ${workers}: ${sizes}`,
+    );
   }
 });
 
 test('parameter ranges cover the vector once and start on 64-byte boundaries', () => {
-  for (const [count, workers] of [[159_010, 2], [159_010, 3], [10, 4], [17, 2]]) {
+  for (const [count, workers] of [
+    [159_010, 2],
+    [159_010, 3],
+    [10, 4],
+    [17, 2],
+  ]) {
     let expectedStart = 0;
     for (let rank = 0; rank < workers; rank++) {
       const [start, end] = parameterRange(count, rank, workers);

@@ -15,7 +15,12 @@ import { syntheticImages } from './helpers/synthetic.js';
 test('a saved model reloads with tf.loadLayersModel and reproduces the reported test accuracy', async () => {
   const trainImages = syntheticImages(1500, 5, 21, 12, 10);
   const testImages = syntheticImages(400, 5, 22, 12, 10);
-  const summary = await train({ dataset: { train: trainImages, test: testImages }, workers: 2, epochs: 2, hiddenSizes: [16] });
+  const summary = await train({
+    dataset: { train: trainImages, test: testImages },
+    workers: 2,
+    epochs: 2,
+    hiddenSizes: [16],
+  });
   assert.ok(summary.test);
   const directory = await mkdtemp(join(tmpdir(), 'syncgrad-model-'));
   try {
@@ -28,7 +33,10 @@ test('a saved model reloads with tf.loadLayersModel and reproduces the reported 
     assert.deepEqual(model.classNames, trainImages.classNames);
     assert.deepEqual(model.inputShape, [12, 10, 1]);
     assert.equal(report.accuracy, summary.test.accuracy);
-    assert.ok(Math.abs(report.loss - summary.test.loss) < 1e-4, `loss ${report.loss} vs ${summary.test.loss}`);
+    assert.ok(
+      Math.abs(report.loss - summary.test.loss) < 1e-4,
+      `loss ${report.loss} vs ${summary.test.loss}`,
+    );
     const history = JSON.parse(await readFile(join(directory, 'history.json'), 'utf8'));
     assert.equal(history.length, 2);
     model.layers.dispose();

@@ -14,7 +14,8 @@ const kCount = 257;
 const kSteps = 20;
 
 function tfjsOptimizer(config: OptimizerConfig): tf.Optimizer {
-  if (config.name === 'adam') return tf.train.adam(config.learningRate, config.beta1, config.beta2, config.epsilon);
+  if (config.name === 'adam')
+    return tf.train.adam(config.learningRate, config.beta1, config.beta2, config.epsilon);
   if (config.name === 'momentum') return tf.train.momentum(config.learningRate, config.momentum);
   return tf.train.sgd(config.learningRate);
 }
@@ -53,6 +54,12 @@ for (const name of ['adam', 'sgd', 'momentum']) {
 }
 
 test('an unknown optimizer or a non-positive learning rate is an OptionError naming the flag', () => {
-  assert.throws(() => optimizerConfig('adagrad', 0.1), { name: 'OptionError', message: /--optimizer must be one of adam, sgd, momentum; got 'adagrad'/ });
-  assert.throws(() => optimizerConfig('adam', 0), { name: 'OptionError', message: /--lr must be a positive number, got 0/ });
+  assert.throws(() => optimizerConfig('adagrad', 0.1), {
+    name: 'OptionError',
+    message: /--optimizer must be one of adam, sgd, momentum; got 'adagrad'/,
+  });
+  assert.throws(() => optimizerConfig('adam', 0), {
+    name: 'OptionError',
+    message: /--lr must be a positive number, got 0/,
+  });
 });

@@ -43,11 +43,14 @@ test('an already aborted signal trains nothing', async () => {
 
 test('a backend that cannot load fails before training with a BackendError', async () => {
   // @tensorflow/tfjs-node is an optional package this project never installs
-  await assert.rejects(train({ dataset: images, workers: 2, backend: 'tensorflow' }), (error: Error) => {
-    assert.equal(error.name, 'BackendError');
-    assert.match(error.message, /@tensorflow\/tfjs-node/);
-    return true;
-  });
+  await assert.rejects(
+    train({ dataset: images, workers: 2, backend: 'tensorflow' }),
+    (error: Error) => {
+      assert.equal(error.name, 'BackendError');
+      assert.match(error.message, /@tensorflow\/tfjs-node/);
+      return true;
+    },
+  );
 });
 
 test('option values that cannot work are OptionErrors naming the flag', async () => {
@@ -69,13 +72,20 @@ test('when the default wasm backend cannot load, training falls back to cpu with
   process.env.SYNCGRAD_TEST_FAULT = 'wasm-unavailable';
   try {
     const notices: string[] = [];
-    const summary = await train({ dataset: images, workers: 2, maxSteps: 5, onNotice: (message) => notices.push(message) });
+    const summary = await train({
+      dataset: images,
+      workers: 2,
+      maxSteps: 5,
+      onNotice: (message) => notices.push(message),
+    });
     assert.equal(summary.backend, 'cpu');
     assert.equal(notices.length, 1);
     assert.match(notices[0], /wasm backend failed to load .* cpu backend/);
 
     // asked for by name, wasm is not replaced behind the caller's back
-    await assert.rejects(train({ dataset: images, workers: 2, maxSteps: 5, backend: 'wasm' }), { name: 'BackendError' });
+    await assert.rejects(train({ dataset: images, workers: 2, maxSteps: 5, backend: 'wasm' }), {
+      name: 'BackendError',
+    });
   } finally {
     delete process.env.SYNCGRAD_TEST_FAULT;
   }

@@ -24,7 +24,8 @@ const trainer: BackgroundTrainer = {
         onNotice: onNotice && ((message) => void onNotice(message)),
       });
     } catch (error) {
-      if (error instanceof Error) throw Object.assign(new Error(error.message), { name: error.name });
+      if (error instanceof Error)
+        throw Object.assign(new Error(error.message), { name: error.name });
       throw error;
     }
   },

@@ -44,8 +44,15 @@ export async function trainInWorker(options: TrainOptions): Promise<TrainingSumm
   const abort = () => void remote.abort();
   signal?.addEventListener('abort', abort, { once: true });
   try {
-    const proxied = <T extends object>(callback: T | undefined) => callback && Comlink.proxy(callback);
-    return await remote.train(rest, proxied(onEpoch), proxied(onProgress), proxied(onLoadProgress), proxied(onNotice));
+    const proxied = <T extends object>(callback: T | undefined) =>
+      callback && Comlink.proxy(callback);
+    return await remote.train(
+      rest,
+      proxied(onEpoch),
+      proxied(onProgress),
+      proxied(onLoadProgress),
+      proxied(onNotice),
+    );
   } catch (error) {
     throw reviveError(error);
   } finally {

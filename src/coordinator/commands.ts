@@ -60,7 +60,8 @@ function hiddenFlag(text: string): number[] {
   if (text.trim() === '' || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
     throw new OptionError(
       'hidden',
-      `--hidden must list positive whole layer widths separated by commas, got '${text}'. Example: --hidden 200,150.`,
+      `--hidden must list positive whole layer widths separated by commas, got '${text}'. ` +
+        `Example: --hidden 200,150.`,
     );
   }
   return sizes;
@@ -103,11 +104,14 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
   }
   out.write(
     `trained ${summary.steps} steps on ${summary.workers} workers (${summary.backend}), ` +
-      `${Math.round(summary.samplesPerSecond)} samples/s, params ${summary.paramsDigest.slice(0, 16)}\n`,
+      `${Math.round(summary.samplesPerSecond)} samples/s, params ` +
+      `${summary.paramsDigest.slice(0, 16)}\n`,
   );
   if (flags.out) {
     await saveModel(summary.model, flags.out, { 'history.json': summary.history });
-    out.write(`model saved to ${flags.out} (model.json, weights.bin, classes.json, history.json)\n`);
+    out.write(
+      `model saved to ${flags.out} (model.json, weights.bin, classes.json, history.json)\n`,
+    );
   }
   if (flags.json) {
     const report = {
@@ -148,12 +152,20 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
   out.write(`${testLine(report)} (${images.source}, ${backend})\n${perClassTable(report)}\n`);
   if (flags.json) {
     process.stdout.write(
-      JSON.stringify({ testLoss: report.loss, testAccuracy: report.accuracy, count: report.count, perClass: report.perClass }) + '\n',
+      JSON.stringify({
+        testLoss: report.loss,
+        testAccuracy: report.accuracy,
+        count: report.count,
+        perClass: report.perClass,
+      }) + '\n',
     );
   }
   model.layers.dispose();
 }
 
 function testLine(report: EvaluationReport): string {
-  return `${report.source} loss ${report.loss.toFixed(4)}  ${report.source} acc ${report.accuracy.toFixed(4)}  (${report.count} images)`;
+  return (
+    `${report.source} loss ${report.loss.toFixed(4)}  ${report.source} acc ` +
+    `${report.accuracy.toFixed(4)}  (${report.count} images)`
+  );
 }

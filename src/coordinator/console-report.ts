@@ -16,10 +16,13 @@ export function epochLine(record: EpochRecord, epochs: number): string {
   const validation =
     record.validationLoss === null
       ? ''
-      : `  val_loss ${record.validationLoss.toFixed(4)}  val_acc ${record.validationAccuracy!.toFixed(4)}`;
+      : `  val_loss ${record.validationLoss.toFixed(4)}  val_acc ` +
+        `${record.validationAccuracy!.toFixed(4)}`;
   return (
-    `epoch ${record.epoch}/${epochs}  loss ${record.loss.toFixed(4)}  acc ${record.accuracy.toFixed(4)}` +
-    `${validation}  ${compactNumber(record.samplesPerSecond)} samples/s  ${record.seconds.toFixed(1)}s`
+    `epoch ${record.epoch}/${epochs}  loss ${record.loss.toFixed(4)}  acc ` +
+    `${record.accuracy.toFixed(4)}` +
+    `${validation}  ${compactNumber(record.samplesPerSecond)} samples/s  ` +
+    `${record.seconds.toFixed(1)}s`
   );
 }
 
@@ -41,7 +44,9 @@ export class EpochProgress {
       this.bar = new cliProgress.SingleBar(
         {
           stream: this.stream,
-          format: `epoch ${progress.epoch}/${progress.epochs} {bar} {value}/{total} steps  loss {loss}  acc {acc}  {speed} samples/s  eta {eta_formatted}`,
+          format:
+            `epoch ${progress.epoch}/${progress.epochs} {bar} {value}/{total} steps  ` +
+            `loss {loss}  acc {acc}  {speed} samples/s  eta {eta_formatted}`,
           hideCursor: true,
           clearOnComplete: true,
           etaBuffer: 50,
@@ -74,7 +79,8 @@ export function perClassTable(report: EvaluationReport): string {
   const lines = [`${'class'.padEnd(width)}  accuracy  correct/total`];
   for (const entry of report.perClass) {
     lines.push(
-      `${entry.className.padEnd(width)}  ${(entry.accuracy * 100).toFixed(1).padStart(7)}%  ${entry.correct}/${entry.total}`,
+      `${entry.className.padEnd(width)}  ${(entry.accuracy * 100).toFixed(1).padStart(7)}%  ` +
+        `${entry.correct}/${entry.total}`,
     );
   }
   return lines.join('\n');

@@ -33,13 +33,15 @@ export function evaluateLoadedModel(
   if (expected !== found) {
     throw new DatasetError(
       images.source,
-      `The model expects ${expected} images but ${images.source} has ${found}. Evaluate it on data like the data it was trained on.`,
+      `The model expects ${expected} images but ${images.source} has ${found}. Evaluate it on ` +
+        `data like the data it was trained on.`,
     );
   }
   if (images.classNames.join('\n') !== model.classNames.join('\n')) {
     throw new DatasetError(
       images.source,
-      `The model was trained on classes [${model.classNames.join(', ')}] but ${images.source} has [${images.classNames.join(', ')}].`,
+      `The model was trained on classes [${model.classNames.join(', ')}] but ${images.source} ` +
+        `has [${images.classNames.join(', ')}].`,
     );
   }
 

@@ -87,7 +87,10 @@ export async function saveModel(
   const files: [string, string | Uint8Array][] = [
     [kWeightsFile, new Uint8Array(weightData)],
     [kClassesFile, JSON.stringify(model.classNames, null, 2) + '\n'],
-    ...Object.entries(extras).map(([name, value]): [string, string] => [name, JSON.stringify(value, null, 2) + '\n']),
+    ...Object.entries(extras).map(([name, value]): [string, string] => [
+      name,
+      JSON.stringify(value, null, 2) + '\n',
+    ]),
     // model.json last: a folder with a model.json is a complete model
     [kModelFile, JSON.stringify(modelJson)],
   ];
@@ -101,7 +104,11 @@ export async function saveModel(
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ModelFileError(directory, `Could not write the model to '${directory}': ${reason}. Choose a writable folder with --out.`);
+    throw new ModelFileError(
+      directory,
+      `Could not write the model to '${directory}': ${reason}. Choose a writable folder ` +
+        `with --out.`,
+    );
   }
 }
 
@@ -122,7 +129,8 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ModelFileError(
       modelPath,
-      `Could not read '${modelPath}': ${reason}. --model must be a folder written by 'syncgrad train --out DIR'.`,
+      `Could not read '${modelPath}': ${reason}. --model must be a folder written by 'syncgrad ` +
+        `train --out DIR'.`,
     );
   }
   const handler: tf.io.IOHandler = {
@@ -130,7 +138,9 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
       tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const buffers = await Promise.all(
-          manifest.flatMap((group) => group.paths).map((path) => readWeights(join(directory, path))),
+          manifest
+            .flatMap((group) => group.paths)
+            .map((path) => readWeights(join(directory, path))),
         );
         return [specs, tf.io.concatenateArrayBuffers(buffers)];
       }),
@@ -138,7 +148,8 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
   const layers = await tf.loadLayersModel(handler);
   const metadata = (modelJson.userDefinedMetadata ?? {}) as { classNames?: string[] };
   const outputs = layers.outputs[0].shape[1] ?? 0;
-  const classNames = metadata.classNames ?? Array.from({ length: outputs }, (_, index) => String(index));
+  const classNames =
+    metadata.classNames ?? Array.from({ length: outputs }, (_, index) => String(index));
   return { layers, classNames, inputShape: layers.inputs[0].shape.slice(1) as number[] };
 }
 
@@ -148,6 +159,9 @@ async function readWeights(path: string): Promise<ArrayBuffer> {
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ModelFileError(path, `Could not read the weights file '${path}': ${reason}. Save the model again with --out.`);
+    throw new ModelFileError(
+      path,
+      `Could not read the weights file '${path}': ${reason}. Save the model again with --out.`,
+    );
   }
 }

@@ -84,7 +84,15 @@ export interface TrainOptions {
   onNotice?: (message: string) => void;
 }
 
-type OptionalKeys = 'test' | 'dataDir' | 'cacheDir' | 'signal' | 'onEpoch' | 'onProgress' | 'onLoadProgress' | 'onNotice';
+type OptionalKeys =
+  | 'test'
+  | 'dataDir'
+  | 'cacheDir'
+  | 'signal'
+  | 'onEpoch'
+  | 'onProgress'
+  | 'onLoadProgress'
+  | 'onNotice';
 
 export type ResolvedOptions = Required<
   Omit<TrainOptions, OptionalKeys | 'maxSteps' | 'validationSplit'>
@@ -116,15 +124,21 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     backend: options.backend ?? 'wasm',
   };
 
-  wholeNumber('workers', resolved.workers, 1, `Use --workers 1 for one thread, or leave it out to use all ${cores} cores.`);
+  wholeNumber(
+    'workers',
+    resolved.workers,
+    1,
+    `Use --workers 1 for one thread, or leave it out to use all ${cores} cores.`,
+  );
   wholeNumber('epochs', resolved.epochs, 1, 'Use --epochs 10 for the textbook run.');
   wholeNumber('batch-size', resolved.batchSize, 1, 'Use --batch-size 32 for the textbook run.');
   if (resolved.batchSize < resolved.workers) {
     throw new OptionError(
       'batch-size',
-      `--batch-size ${resolved.batchSize} is smaller than --workers ${resolved.workers}: each global ` +
-        `batch is split across the workers, so every worker needs at least one sample. Use a batch ` +
-        `of at least ${resolved.workers} or at most ${resolved.batchSize} workers.`,
+      `--batch-size ${resolved.batchSize} is smaller than --workers ${resolved.workers}: ` +
+        `each global batch is split across the workers, so every worker needs at least ` +
+        `one sample. Use a batch of at least ${resolved.workers} or at most ` +
+        `${resolved.batchSize} workers.`,
     );
   }
   if (options.maxSteps !== undefined) {
@@ -133,15 +147,23 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   if (!Number.isInteger(resolved.seed)) {
     throw new OptionError('seed', `--seed must be a whole number, got ${resolved.seed}.`);
   }
-  if (resolved.hiddenSizes.length === 0 || resolved.hiddenSizes.some((size) => !Number.isInteger(size) || size < 1)) {
+  if (
+    resolved.hiddenSizes.length === 0 ||
+    resolved.hiddenSizes.some((size) => !Number.isInteger(size) || size < 1)
+  ) {
     throw new OptionError(
       'hidden',
-      `--hidden must list positive whole layer widths separated by commas, got '${resolved.hiddenSizes.join(',')}'. Example: --hidden 200,150.`,
+      `--hidden must list positive whole layer widths separated by commas, got ` +
+        `'${resolved.hiddenSizes.join(',')}'. Example: --hidden 200,150.`,
     );
   }
   const split = resolved.validationSplit;
   if (split !== undefined && !(split >= 0 && split < 1)) {
-    throw new OptionError('validation-split', `--validation-split must be at least 0 and below 1, got ${split}. Example: --validation-split 0.1.`);
+    throw new OptionError(
+      'validation-split',
+      `--validation-split must be at least 0 and below 1, got ${split}. Example: ` +
+        `--validation-split 0.1.`,
+    );
   }
   oneOf('backend', resolved.backend, kBackends);
   oneOf('optimizer', resolved.optimizer, kOptimizers);
@@ -150,7 +172,10 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
 
 function wholeNumber(flag: string, value: number, minimum: number, hint: string): void {
   if (!Number.isInteger(value) || value < minimum) {
-    throw new OptionError(flag, `--${flag} must be a whole number of at least ${minimum}, got ${value}. ${hint}`);
+    throw new OptionError(
+      flag,
+      `--${flag} must be a whole number of at least ${minimum}, got ${value}. ${hint}`,
+    );
   }
 }
 

@@ -95,7 +95,14 @@ export class WorkerPool {
     const tasks = Array.from({ length: this.workers }, (_, rank) => {
       const start = Math.floor((samples.count * rank) / this.workers);
       const end = Math.floor((samples.count * (rank + 1)) / this.workers);
-      return this.pool.run({ kind: 'evaluate', backend: this.backend, session, samples, start, end });
+      return this.pool.run({
+        kind: 'evaluate',
+        backend: this.backend,
+        session,
+        samples,
+        start,
+        end,
+      });
     });
     const parts = (await settleAll(tasks)) as EvaluateResult[];
     const predictions = new Int32Array(samples.count);
@@ -139,5 +146,7 @@ async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
 }
 
 function isStopNotice(reason: unknown): boolean {
-  return reason instanceof Error && (reason.name === 'StopRequested' || reason.message === kStopMessage);
+  return (
+    reason instanceof Error && (reason.name === 'StopRequested' || reason.message === kStopMessage)
+  );
 }

@@ -22,7 +22,8 @@ export function toSharedSamples(images: LabelledImages, indices?: Int32Array): S
     const sample = indices ? indices[row] : row;
     const source = sample * inputSize;
     const destination = row * inputSize;
-    for (let i = 0; i < inputSize; i++) inputView[destination + i] = images.pixels[source + i] * scale;
+    for (let i = 0; i < inputSize; i++)
+      inputView[destination + i] = images.pixels[source + i] * scale;
     const label = images.labels[sample];
     if (!(label >= 0 && label < classes)) {
       throw new DatasetError(

@@ -2,11 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 
-import {
-  kControlSlots,
-  kStatsSlotsPerWorker,
-  parameterLayout,
-} from '../shared/layout.js';
+import { kControlSlots, kStatsSlotsPerWorker, parameterLayout } from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
 import type { SessionMemory, SharedSamples } from '../shared/messages.js';
 import { optimizerStateSize } from '../shared/optimizers.js';
@@ -44,7 +40,11 @@ export function allocateSession(
  * Glorot-uniform kernels and zero biases, as Keras initializes a Dense layer:
  * each kernel entry uniform in ±sqrt(6 / (fanIn + fanOut)).
  */
-export function initializeParameters(shape: ModelShape, seed: number, parameters: Float32Array): void {
+export function initializeParameters(
+  shape: ModelShape,
+  seed: number,
+  parameters: Float32Array,
+): void {
   const random = randomStream(seed, kStreamInitialization);
   parameters.fill(0);
   for (const layer of parameterLayout(shape).layers) {

@@ -3,20 +3,24 @@
 
 import { performance } from 'node:perf_hooks';
 
-import { OptionError, TrainingAbortedError } from '../shared/errors.js';
-import type { DatasetSplits, LabelledImages } from '../shared/images.js';
-import { kStatsCorrect, kStatsLossSum, kStatsSlotsPerWorker, kStepsDone } from '../shared/layout.js';
+import { TrainingAbortedError } from '../shared/errors.js';
+import {
+  kStatsCorrect,
+  kStatsLossSum,
+  kStatsSlotsPerWorker,
+  kStepsDone,
+} from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
-import type { SessionMemory, SharedSamples } from '../shared/messages.js';
+import type { SessionMemory } from '../shared/messages.js';
 import { optimizerConfig } from '../shared/optimizers.js';
-import { loadDataset } from './data/index.js';
 import { evaluationReport, parametersDigest } from './metrics.js';
 import type { EvaluationReport } from './metrics.js';
 import { resolveOptions } from './options.js';
 import type { EpochRecord, ResolvedOptions, TrainOptions } from './options.js';
 import { requestStop, WorkerPool } from './pool.js';
+import { prepareData, resolveData } from './prepare-data.js';
+import type { PreparedData } from './prepare-data.js';
 import { kStreamShuffle, randomStream, shuffleInPlace } from './random.js';
-import { toSharedSamples, validationSplit } from './samples.js';
 import { allocateSession, initializeParameters } from './session.js';
 
 /** A trained model: its shape, its classes and a copy of its parameters. */
@@ -77,7 +81,9 @@ async function startPool(settings: ResolvedOptions, mayFallBack: boolean): Promi
     await pool.close();
     if (!mayFallBack || settings.backend !== 'wasm') throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    settings.onNotice?.(`the wasm backend failed to load (${reason}); training on the slower cpu backend`);
+    settings.onNotice?.(
+      `the wasm backend failed to load (${reason}); training on the slower cpu backend`,
+    );
     const fallback = new WorkerPool(settings.workers, 'cpu');
     try {
       await fallback.probe();
@@ -86,78 +92,6 @@ async function startPool(settings: ResolvedOptions, mayFallBack: boolean): Promi
       throw fallbackError;
     }
     return fallback;
-  }
-}
-
-async function resolveData(settings: ResolvedOptions): Promise<DatasetSplits> {
-  const { dataset, test } = settings;
-  if (typeof dataset === 'string') {
-    if (test !== undefined && typeof test !== 'string') {
-      throw new OptionError('test', 'A test set in memory needs a training set in memory too.');
-    }
-    return loadDataset({
-      dataset,
-      test,
-      dataDir: settings.dataDir,
-      cacheDir: settings.cacheDir,
-      download: settings.download,
-      onProgress: settings.onLoadProgress,
-    });
-  }
-  const splits: DatasetSplits = 'train' in dataset ? { ...dataset } : { train: dataset };
-  if (typeof test === 'string') {
-    throw new OptionError('test', 'A test folder needs a training folder too; pass images in memory for both.');
-  }
-  if (test) splits.test = test;
-  return splits;
-}
-
-interface PreparedData {
-  images: LabelledImages;
-  shape: ModelShape;
-  train: SharedSamples;
-  validation: { samples: SharedSamples; labels: Int32Array; source: 'test' | 'validation' } | null;
-  test: { samples: SharedSamples; labels: Int32Array; source: 'test' | 'validation' } | null;
-}
-
-function prepareData(splits: DatasetSplits, settings: ResolvedOptions): PreparedData {
-  const images = splits.train;
-  if (splits.test) checkSameKind(images, splits.test);
-  const fraction = settings.validationSplit ?? (splits.test ? 0 : 0.1);
-  const { train, validation } =
-    fraction > 0 ? validationSplit(images.count, fraction, settings.seed) : { train: undefined, validation: undefined };
-  const trainCount = train ? train.length : images.count;
-  if (trainCount === 0) {
-    throw new OptionError('validation-split', `--validation-split ${fraction} leaves no training images out of ${images.count}.`);
-  }
-
-  const held = validation && validation.length > 0
-    ? { samples: toSharedSamples(images, validation), labels: Int32Array.from(validation, (index) => images.labels[index]), source: 'validation' as const }
-    : null;
-  const test = splits.test
-    ? { samples: toSharedSamples(splits.test), labels: splits.test.labels, source: 'test' as const }
-    : null;
-  return {
-    images,
-    shape: {
-      inputSize: images.height * images.width * images.channels,
-      hiddenSizes: settings.hiddenSizes,
-      outputSize: images.classNames.length,
-    },
-    train: toSharedSamples(images, train),
-    validation: held ?? test,
-    test: test ?? held,
-  };
-}
-
-function checkSameKind(train: LabelledImages, test: LabelledImages): void {
-  const trainSize = `${train.height}x${train.width}x${train.channels}`;
-  const testSize = `${test.height}x${test.width}x${test.channels}`;
-  if (trainSize !== testSize) {
-    throw new OptionError('test', `Test images from ${test.source} are ${testSize} but training images are ${trainSize}; both sets must have one size.`);
-  }
-  if (train.classNames.join('\n') !== test.classNames.join('\n')) {
-    throw new OptionError('test', `The test set ${test.source} has classes [${test.classNames.join(', ')}] but the training set has [${train.classNames.join(', ')}].`);
   }
 }
 
@@ -197,8 +131,17 @@ async function runEpochs(
       new Float64Array(session.stats).fill(0);
       Atomics.store(control, kStepsDone, 0);
       const started = performance.now();
-      const reporter = reportProgress(session, settings, epoch, Math.ceil(totalSteps / stepsPerEpoch), steps, started);
-      const results = await pool.trainSteps(session, settings.batchSize, 0, steps, updates).finally(reporter);
+      const reporter = reportProgress(
+        session,
+        settings,
+        epoch,
+        Math.ceil(totalSteps / stepsPerEpoch),
+        steps,
+        started,
+      );
+      const results = await pool
+        .trainSteps(session, settings.batchSize, 0, steps, updates)
+        .finally(reporter);
       const seconds = (performance.now() - started) / 1000;
 
       // per-step and per-epoch figures, summed over the workers in rank order
@@ -217,7 +160,9 @@ async function runEpochs(
       trainingSeconds += seconds;
       samplesSeen += samples;
 
-      const validation = data.validation ? await pool.evaluate(session, data.validation.samples) : null;
+      const validation = data.validation
+        ? await pool.evaluate(session, data.validation.samples)
+        : null;
       const record: EpochRecord = {
         epoch,
         steps,
@@ -241,7 +186,16 @@ async function runEpochs(
         parameters: parameters.slice(),
       },
       history,
-      test: test && data.test ? evaluationReport(data.test.source, test.lossSum, test.predictions, data.test.labels, data.images.classNames) : null,
+      test:
+        test && data.test
+          ? evaluationReport(
+              data.test.source,
+              test.lossSum,
+              test.predictions,
+              data.test.labels,
+              data.images.classNames,
+            )
+          : null,
       stepLosses,
       workers: settings.workers,
       backend,

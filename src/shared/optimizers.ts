@@ -48,7 +48,8 @@ export function optimizerConfig(
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new OptionError(
       'lr',
-      `--lr must be a positive number, got ${learningRate}. Try --lr 0.0005 for Adam or 0.01 for SGD.`,
+      `--lr must be a positive number, got ${learningRate}. Try --lr 0.0005 for Adam or ` +
+        `0.01 for SGD.`,
     );
   }
   if (name === 'adam') return { name, learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
@@ -82,7 +83,13 @@ export interface GradientSlots {
  * precision in which one thread would have accumulated the whole batch, so
  * worker counts differ only in the order of float32 additions.
  */
-function meanGradient(values: Float32Array, slots: number, stride: number, scale: number, i: number): number {
+function meanGradient(
+  values: Float32Array,
+  slots: number,
+  stride: number,
+  scale: number,
+  i: number,
+): number {
   let sum = values[i];
   for (let slot = 1; slot < slots; slot++) sum += values[slot * stride + i];
   return Math.fround(sum) * scale;
@@ -137,6 +144,7 @@ export function applyUpdate(
     state[count + i] = secondMoment;
     const biasCorrectedFirstMoment = firstMoment * firstCorrection;
     const biasCorrectedSecondMoment = secondMoment * secondCorrection;
-    parameters[i] -= (rate * biasCorrectedFirstMoment) / (Math.sqrt(biasCorrectedSecondMoment) + epsilon);
+    parameters[i] -=
+      (rate * biasCorrectedFirstMoment) / (Math.sqrt(biasCorrectedSecondMoment) + epsilon);
   }
 }

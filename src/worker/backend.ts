@@ -25,7 +25,9 @@ export function loadBackend(name: BackendName): Promise<Tf> {
 async function activate(name: BackendName): Promise<Tf> {
   if (name === 'wasm') {
     if (process.env.SYNCGRAD_TEST_FAULT === 'wasm-unavailable') {
-      throw new BackendError('the wasm backend is switched off by SYNCGRAD_TEST_FAULT=wasm-unavailable');
+      throw new BackendError(
+        'the wasm backend is switched off by SYNCGRAD_TEST_FAULT=wasm-unavailable',
+      );
     }
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // one thread per worker: the parallelism is the pool's, not the kernel's
@@ -34,7 +36,9 @@ async function activate(name: BackendName): Promise<Tf> {
     await loadTensorflowAddon();
   }
   if (!(await tf.setBackend(name))) {
-    throw new BackendError(`The TensorFlow.js backend '${name}' failed to initialize in a worker thread.`);
+    throw new BackendError(
+      `The TensorFlow.js backend '${name}' failed to initialize in a worker thread.`,
+    );
   }
   await tf.ready();
   return tf;
@@ -49,15 +53,15 @@ async function loadTensorflowAddon(): Promise<void> {
     if (/Cannot find (module|package)/.test(text)) {
       throw new BackendError(
         `--backend tensorflow needs the optional package ${moduleName}, which is not installed. ` +
-          `Install it with 'npm install ${moduleName}' (its install step downloads libtensorflow), ` +
-          `or use --backend wasm.`,
+          `Install it with 'npm install ${moduleName}' (its install step downloads ` +
+          `libtensorflow), or use --backend wasm.`,
       );
     }
     if (/did not self-register/.test(text)) {
       throw new BackendError(
         `${moduleName} loaded in one worker thread but its native addon refuses to load in a ` +
-          `second one ("Module did not self-register"). Use --backend tensorflow with --workers 1, ` +
-          `or --backend wasm for several workers.`,
+          `second one ("Module did not self-register"). Use --backend tensorflow with ` +
+          `--workers 1, or --backend wasm for several workers.`,
       );
     }
     throw new BackendError(`${moduleName} failed to load in a worker thread: ${text}`);

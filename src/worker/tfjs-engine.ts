@@ -49,8 +49,16 @@ export class TfjsEngine implements GradientEngine {
       // backward from dZᵀ = softmax - target, summed over the shard
       for (let index = layers.length - 1; index >= 0; index--) {
         const layer = layers[index];
-        const input = transpose(columns[index], layer.inputSize, count, this.scratch('input', count * layer.inputSize));
-        const kernelGradient = this.multiply(deltaT, [layer.outputSize, count], input, [count, layer.inputSize]);
+        const input = transpose(
+          columns[index],
+          layer.inputSize,
+          count,
+          this.scratch('input', count * layer.inputSize),
+        );
+        const kernelGradient = this.multiply(deltaT, [layer.outputSize, count], input, [
+          count,
+          layer.inputSize,
+        ]);
         this.read(kernelGradient, gradients, layer.kernelOffset);
         this.tf.dispose(kernelGradient);
         rowSums(deltaT, layer.outputSize, count, gradients, layer.biasOffset);
@@ -58,8 +66,16 @@ export class TfjsEngine implements GradientEngine {
 
         // dAᵀ = Kᵀ·dZᵀ, then ReLU passes it where its output was positive
         const kernel = parameters.subarray(layer.kernelOffset, layer.biasOffset);
-        const kernelT = transpose(kernel, layer.outputSize, layer.inputSize, this.scratch('kernel', kernel.length));
-        const product = this.multiply(kernelT, [layer.inputSize, layer.outputSize], deltaT, [layer.outputSize, count]);
+        const kernelT = transpose(
+          kernel,
+          layer.outputSize,
+          layer.inputSize,
+          this.scratch('kernel', kernel.length),
+        );
+        const product = this.multiply(kernelT, [layer.inputSize, layer.outputSize], deltaT, [
+          layer.outputSize,
+          count,
+        ]);
         deltaT = this.scratch(`delta-${index}`, product.size);
         this.read(product, deltaT, 0);
         this.tf.dispose(product);
@@ -75,7 +91,13 @@ export class TfjsEngine implements GradientEngine {
     const kernels = this.uploadKernels(parameters);
     try {
       const columns = this.forward(rows, parameters, kernels);
-      return softmaxCrossEntropy(columns[this.layout.layers.length], rows.targets, rows.count, undefined, predictions);
+      return softmaxCrossEntropy(
+        columns[this.layout.layers.length],
+        rows.targets,
+        rows.count,
+        undefined,
+        predictions,
+      );
     } finally {
       this.tf.dispose(kernels);
     }
@@ -90,13 +112,25 @@ export class TfjsEngine implements GradientEngine {
     const layers = this.layout.layers;
     const count = rows.count;
     const inputs = rows.inputs.subarray(0, count * layers[0].inputSize);
-    const columns = [transpose(inputs, count, layers[0].inputSize, this.scratch('columns', inputs.length))];
+    const columns = [
+      transpose(inputs, count, layers[0].inputSize, this.scratch('columns', inputs.length)),
+    ];
     layers.forEach((layer, index) => {
-      const product = this.multiply(kernels[index], [layer.outputSize, layer.inputSize], columns[index], [layer.inputSize, count]);
+      const product = this.multiply(
+        kernels[index],
+        [layer.outputSize, layer.inputSize],
+        columns[index],
+        [layer.inputSize, count],
+      );
       const z = this.scratch(`z-${index}`, product.size);
       this.read(product, z, 0);
       this.tf.dispose(product);
-      addBias(z, parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize), count, index + 1 < layers.length);
+      addBias(
+        z,
+        parameters.subarray(layer.biasOffset, layer.biasOffset + layer.outputSize),
+        count,
+        index + 1 < layers.length,
+      );
       columns.push(z);
     });
     return columns;
@@ -114,12 +148,20 @@ export class TfjsEngine implements GradientEngine {
 
   private uploadKernels(parameters: Float32Array): Tensor2D[] {
     return this.layout.layers.map((layer) =>
-      this.tf.tensor2d(parameters.subarray(layer.kernelOffset, layer.biasOffset), [layer.outputSize, layer.inputSize]),
+      this.tf.tensor2d(parameters.subarray(layer.kernelOffset, layer.biasOffset), [
+        layer.outputSize,
+        layer.inputSize,
+      ]),
     );
   }
 
   /** a · b, with the arrays' shapes given; the caller disposes the result. */
-  private multiply(a: Tensor2D | Float32Array, aShape: [number, number], b: Float32Array, bShape: [number, number]): Tensor2D {
+  private multiply(
+    a: Tensor2D | Float32Array,
+    aShape: [number, number],
+    b: Float32Array,
+    bShape: [number, number],
+  ): Tensor2D {
     const tf = this.tf;
     const left = a instanceof Float32Array ? tf.tensor2d(a, aShape) : a;
     const right = tf.tensor2d(b, bShape);
@@ -138,7 +180,8 @@ export class TfjsEngine implements GradientEngine {
     const backend = this.tf.backend() as Partial<BackendWasm>;
     const heap = (backend.wasm as { HEAPF32?: Float32Array } | undefined)?.HEAPF32;
     if (backend.dataIdMap && heap) {
-      const start = backend.dataIdMap.get(tensor.dataId).memoryOffset / Float32Array.BYTES_PER_ELEMENT;
+      const start =
+        backend.dataIdMap.get(tensor.dataId).memoryOffset / Float32Array.BYTES_PER_ELEMENT;
       out.set(heap.subarray(start, start + tensor.size), offset);
     } else {
       out.set(tensor.dataSync() as Float32Array, offset);
@@ -197,15 +240,27 @@ function softmaxCrossEntropy(
 }
 
 /** Writes into `result` the `columns × rows` transpose of a row-major `rows × columns` matrix. */
-function transpose(values: Float32Array, rows: number, columns: number, result: Float32Array): Float32Array {
+function transpose(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  result: Float32Array,
+): Float32Array {
   for (let row = 0; row < rows; row++) {
-    for (let column = 0; column < columns; column++) result[column * rows + row] = values[row * columns + column];
+    for (let column = 0; column < columns; column++)
+      result[column * rows + row] = values[row * columns + column];
   }
   return result;
 }
 
 /** Sums each row of a `rows × columns` matrix into `out` from `offset`. */
-function rowSums(values: Float32Array, rows: number, columns: number, out: Float32Array, offset: number): void {
+function rowSums(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  out: Float32Array,
+  offset: number,
+): void {
   for (let row = 0; row < rows; row++) {
     let sum = 0;
     for (let index = row * columns; index < (row + 1) * columns; index++) sum += values[index];

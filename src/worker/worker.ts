@@ -56,7 +56,8 @@ export default async function runTask(
 ): Promise<TrainStepsResult | EvaluateResult | ProbeResult> {
   const tf = await loadBackend(task.backend);
   if (task.kind === 'probe') return { backend: tf.getBackend(), threadId };
-  if (current?.id !== task.session.id) current = openSession(task.session, new TfjsEngine(tf, parameterLayout(task.session.shape)));
+  if (current?.id !== task.session.id)
+    current = openSession(task.session, new TfjsEngine(tf, parameterLayout(task.session.shape)));
   return task.kind === 'train' ? train(task, current) : evaluate(task, current);
 }
 
@@ -88,7 +89,10 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
   const { layout, parameters, gradients, control, stats } = views;
   const workers = session.workers;
   const trainCount = session.train.count;
-  const slot = gradients.subarray(rank * layout.slotStride, rank * layout.slotStride + layout.count);
+  const slot = gradients.subarray(
+    rank * layout.slotStride,
+    rank * layout.slotStride + layout.count,
+  );
   const [ownStart, ownEnd] = parameterRange(layout.count, rank, workers);
   const steps = task.toStep - task.fromStep;
   const lossSums = new Float64Array(steps);
@@ -136,7 +140,8 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
     stats[statsBase + kStatsComputeMilliseconds] += computed - started;
     stats[statsBase + kStatsUpdateMilliseconds] += updated - reduceStarted;
-    stats[statsBase + kStatsWaitMilliseconds] += reduceStarted - computed + (performance.now() - updated);
+    stats[statsBase + kStatsWaitMilliseconds] +=
+      reduceStarted - computed + (performance.now() - updated);
   }
   return { lossSums, correct, liveTensors: views.engine.liveTensors() };
 }
@@ -148,7 +153,10 @@ function gatherRows(views: SessionViews, first: number, count: number): ShardRow
   const outputSize = views.layout.layers[views.layout.layers.length - 1].outputSize;
   for (let row = 0; row < count; row++) {
     const sample = views.order[first + row];
-    rows.inputs.set(views.trainInputs.subarray(sample * inputSize, (sample + 1) * inputSize), row * inputSize);
+    rows.inputs.set(
+      views.trainInputs.subarray(sample * inputSize, (sample + 1) * inputSize),
+      row * inputSize,
+    );
     rows.targets.set(
       views.trainTargets.subarray(sample * outputSize, (sample + 1) * outputSize),
       row * outputSize,
@@ -189,7 +197,11 @@ function evaluate(task: EvaluateTask, views: SessionViews): EvaluateResult {
       targets: targets.subarray(first * outputSize, (first + count) * outputSize),
       count,
     };
-    const loss = views.engine.evaluate(rows, views.parameters, predictions.subarray(first - task.start));
+    const loss = views.engine.evaluate(
+      rows,
+      views.parameters,
+      predictions.subarray(first - task.start),
+    );
     lossSum += loss.lossSum;
     correct += loss.correct;
   }

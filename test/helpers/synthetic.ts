@@ -24,7 +24,8 @@ export function randomRows(shape: ModelShape, count: number, seed: number): Shar
   const next = noise(seed);
   const inputs = Float32Array.from({ length: count * shape.inputSize }, () => next());
   const targets = new Float32Array(count * shape.outputSize);
-  for (let row = 0; row < count; row++) targets[row * shape.outputSize + Math.floor(next() * shape.outputSize)] = 1;
+  for (let row = 0; row < count; row++)
+    targets[row * shape.outputSize + Math.floor(next() * shape.outputSize)] = 1;
   return { inputs, targets, count };
 }
 
@@ -32,7 +33,13 @@ export function randomRows(shape: ModelShape, count: number, seed: number): Shar
  * `count` images of `height × width` pixels in `classes` classes: each class
  * lights up its own band of rows, plus noise, so an MLP can learn it.
  */
-export function syntheticImages(count: number, classes: number, seed: number, height = 28, width = 28): LabelledImages {
+export function syntheticImages(
+  count: number,
+  classes: number,
+  seed: number,
+  height = 28,
+  width = 28,
+): LabelledImages {
   const next = noise(seed);
   const pixels = new Uint8Array(count * height * width);
   const labels = new Int32Array(count);
@@ -44,7 +51,10 @@ export function syntheticImages(count: number, classes: number, seed: number, he
       const lit = Math.floor(row / band) === label;
       for (let column = 0; column < width; column++) {
         const base = lit ? 160 : 40;
-        pixels[(image * height + row) * width + column] = Math.min(255, base + Math.floor(next() * 90));
+        pixels[(image * height + row) * width + column] = Math.min(
+          255,
+          base + Math.floor(next() * 90),
+        );
       }
     }
   }
