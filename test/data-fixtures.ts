@@ -1,6 +1,6 @@
 // Small generated datasets for the dataset-layer tests (IDX files in the
-// layout of MNIST), temporary folders removed after each test, and a way to
-// catch the DatasetError a load is expected to throw.
+// layout of MNIST), temporary folders removed after each test, a folder load
+// that records its progress, and a way to catch the DatasetError a load throws.
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
+import { loadDataset } from '../src/coordinator/data/index.js';
+import type { LoadProgress } from '../src/coordinator/data/index.js';
 import { DatasetError } from '../src/shared/errors.js';
 
 /** A fresh empty folder, deleted when the test ends. */
@@ -15,6 +17,18 @@ export async function temporaryFolder(t: TestContext): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'syncgrad-data-'));
   t.after(() => rm(folder, { recursive: true, force: true }));
   return folder;
+}
+
+/** Loads a folder dataset with a progress log, so tests can tell decoding from a cache hit. */
+export async function loadFolder(folder: string, cacheDir: string, test?: string) {
+  const events: LoadProgress[] = [];
+  const splits = await loadDataset({
+    dataset: folder,
+    test,
+    cacheDir,
+    onProgress: (event) => events.push(event),
+  });
+  return { splits, events, kinds: [...new Set(events.map((event) => event.kind))] };
 }
 
 /** An IDX file of unsigned bytes: magic 00 00 08 rank, big-endian sizes, values. */

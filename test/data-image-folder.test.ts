@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 
-import { loadDataset } from '../src/coordinator/data/index.js';
-import type { LoadProgress } from '../src/coordinator/data/index.js';
 import { imageCacheFile } from '../src/coordinator/data/image-cache.js';
-import { datasetErrorOf, temporaryFolder } from './data-fixtures.js';
+import { datasetErrorOf, loadFolder, temporaryFolder } from './data-fixtures.js';
 
 const kWidth = 4;
 const kHeight = 3;
@@ -46,23 +44,11 @@ async function writeTree(root: string) {
   }
 }
 
-/** Loads `folder` with a progress log, so tests can tell decoding from a cache hit. */
-async function load(folder: string, cacheDir: string, test?: string) {
-  const events: LoadProgress[] = [];
-  const splits = await loadDataset({
-    dataset: folder,
-    test,
-    cacheDir,
-    onProgress: (event) => events.push(event),
-  });
-  return { splits, kinds: [...new Set(events.map((event) => event.kind))] };
-}
-
 test('classes are sorted subfolders and labels follow them', async (t) => {
   const root = await temporaryFolder(t);
   await writeTree(root);
 
-  const { splits } = await load(root, await temporaryFolder(t));
+  const { splits } = await loadFolder(root, await temporaryFolder(t));
 
   const { train } = splits;
   assert.deepEqual(train.classNames, ['Zebra', 'ant', 'cat']);
@@ -78,7 +64,7 @@ test('PNG pixels arrive exactly, row by row with interleaved channels', async (t
   await writeTree(root);
   const imageBytes = kHeight * kWidth * 3;
 
-  const { train } = (await load(root, await temporaryFolder(t))).splits;
+  const { train } = (await loadFolder(root, await temporaryFolder(t))).splits;
 
   // Zebra/one.png was written third (seed 2); ant/y.png fifth (seed 4) and is image 2
   assert.deepEqual(Buffer.from(train.pixels.subarray(0, imageBytes)), rgbPixels(2));
@@ -96,7 +82,7 @@ test('grayscale PNGs keep one channel', async (t) => {
     .toBuffer();
   await writeFile(join(root, 'only', 'g.png'), png);
 
-  const { train } = (await load(root, await temporaryFolder(t))).splits;
+  const { train } = (await loadFolder(root, await temporaryFolder(t))).splits;
 
   assert.equal(train.channels, 1);
   assert.deepEqual(Buffer.from(train.pixels), gray);
@@ -107,10 +93,10 @@ test('a second load reads the cache file without rewriting it', async (t) => {
   const cacheDir = await temporaryFolder(t);
   await writeTree(root);
 
-  const first = await load(root, cacheDir);
+  const first = await loadFolder(root, cacheDir);
   const cacheFile = imageCacheFile(cacheDir, root);
   const written = await stat(cacheFile);
-  const second = await load(root, cacheDir);
+  const second = await loadFolder(root, cacheDir);
 
   assert.deepEqual(first.kinds, ['decode']);
   assert.deepEqual(second.kinds, ['cached']);
@@ -122,41 +108,41 @@ test('changing an image invalidates the cache', async (t) => {
   const root = await temporaryFolder(t);
   const cacheDir = await temporaryFolder(t);
   await writeTree(root);
-  await load(root, cacheDir);
+  await loadFolder(root, cacheDir);
 
   const changed = join(root, 'Zebra', 'one.png');
   await writeImage(changed, rgbPixels(99));
   const later = new Date(Date.now() + 5_000);
   await utimes(changed, later, later);
-  const reloaded = await load(root, cacheDir);
+  const reloaded = await loadFolder(root, cacheDir);
 
   assert.deepEqual(reloaded.kinds, ['decode']);
   const imageBytes = kHeight * kWidth * 3;
   const firstImage = reloaded.splits.train.pixels.subarray(0, imageBytes);
   assert.deepEqual(Buffer.from(firstImage), rgbPixels(99));
-  assert.deepEqual((await load(root, cacheDir)).kinds, ['cached']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['cached']);
 });
 
 test('a damaged cache file is rebuilt, never trusted', async (t) => {
   const root = await temporaryFolder(t);
   const cacheDir = await temporaryFolder(t);
   await writeTree(root);
-  const original = (await load(root, cacheDir)).splits.train;
+  const original = (await loadFolder(root, cacheDir)).splits.train;
 
   // flip one pixel byte near the end of the file
   const cacheFile = imageCacheFile(cacheDir, root);
   const bytes = await readFile(cacheFile);
   bytes[bytes.length - 3] ^= 0xff;
   await writeFile(cacheFile, bytes);
-  const repaired = await load(root, cacheDir);
+  const repaired = await loadFolder(root, cacheDir);
 
   assert.deepEqual(repaired.kinds, ['decode']);
   assert.deepEqual(repaired.splits.train.pixels, original.pixels);
-  assert.deepEqual((await load(root, cacheDir)).kinds, ['cached']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['cached']);
 
   // a cache cut short is rebuilt too
   await writeFile(cacheFile, (await readFile(cacheFile)).subarray(0, 50));
-  assert.deepEqual((await load(root, cacheDir)).kinds, ['decode']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['decode']);
 });
 
 test('a test folder loads beside the training folder when its classes match', async (t) => {
@@ -164,7 +150,11 @@ test('a test folder loads beside the training folder when its classes match', as
   await writeTree(join(root, 'train'));
   await writeTree(join(root, 'test'));
 
-  const { splits } = await load(join(root, 'train'), await temporaryFolder(t), join(root, 'test'));
+  const { splits } = await loadFolder(
+    join(root, 'train'),
+    await temporaryFolder(t),
+    join(root, 'test'),
+  );
 
   assert.equal(splits.test?.count, 6);
   assert.deepEqual(splits.test?.classNames, splits.train.classNames);
@@ -185,7 +175,7 @@ test('a test folder with other classes is refused, naming the differences', asyn
   await writeImage(join(root, 'test', 'bee', 'b.png'), rgbPixels(7));
 
   await rejectsWith(
-    load(join(root, 'train'), await temporaryFolder(t), join(root, 'test')),
+    loadFolder(join(root, 'train'), await temporaryFolder(t), join(root, 'test')),
     /have different classes \(only in the test folder: bee\)/,
   );
 });
@@ -194,14 +184,17 @@ test('unusable folders are refused with what was expected', async (t) => {
   const root = await temporaryFolder(t);
   const cacheDir = await temporaryFolder(t);
 
-  await rejectsWith(load(join(root, 'absent'), cacheDir), /does not exist or is not a folder/);
-  await rejectsWith(load(root, cacheDir), /has no class subfolders; expected .*<class>/);
+  await rejectsWith(
+    loadFolder(join(root, 'absent'), cacheDir),
+    /does not exist or is not a folder/,
+  );
+  await rejectsWith(loadFolder(root, cacheDir), /has no class subfolders; expected .*<class>/);
 
   await mkdir(join(root, 'full'));
   await writeImage(join(root, 'full', 'a.png'), rgbPixels(1));
   await mkdir(join(root, 'empty'));
   await writeFile(join(root, 'empty', 'readme.md'), 'no images here');
-  await rejectsWith(load(root, cacheDir), /class folder\(s\) empty in .* have no images/);
+  await rejectsWith(loadFolder(root, cacheDir), /class folder\(s\) empty in .* have no images/);
 });
 
 test('an undecodable image is named', async (t) => {
@@ -211,7 +204,7 @@ test('an undecodable image is named', async (t) => {
   await writeFile(broken, 'this is not a PNG');
 
   const cacheDir = await temporaryFolder(t);
-  await rejectsWith(load(root, cacheDir), new RegExp(`cannot decode image ${broken}`));
+  await rejectsWith(loadFolder(root, cacheDir), new RegExp(`cannot decode image ${broken}`));
 });
 
 test('images of another size are listed with their sizes against the majority', async (t) => {
@@ -221,7 +214,7 @@ test('images of another size are listed with their sizes against the majority', 
   await writeImage(odd, rgbPixels(5, 5, 3), 5, 3);
 
   await rejectsWith(
-    load(root, await temporaryFolder(t)),
+    loadFolder(root, await temporaryFolder(t)),
     /6 of 7 are 4x3x3 \(width x height x channels\), the other 1:/,
     new RegExp(`  - ${odd}: 5x3x3`),
   );

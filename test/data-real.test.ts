@@ -65,7 +65,8 @@ test('the CIFAR-10 JPEG tree loads 50,000 + 10,000 images, then from the cache',
   classes.push('dog', 'frog', 'horse', 'ship', 'truck');
   assert.deepEqual(train.classNames, classes);
   assert.deepEqual([train.count, train.height, train.width, train.channels], [50_000, 32, 32, 3]);
-  assert.deepEqual([testSet?.count, testSet?.height, testSet?.width], [10_000, 32, 32]);
+  const testShape = [testSet?.count, testSet?.height, testSet?.width, testSet?.channels];
+  assert.deepEqual(testShape, [10_000, 32, 32, 3]);
   const perClass = new Array(10).fill(0);
   for (const label of train.labels) perClass[label]++;
   assert.deepEqual(perClass, new Array(10).fill(5000));
@@ -76,12 +77,24 @@ test('the CIFAR-10 JPEG tree loads 50,000 + 10,000 images, then from the cache',
   assert.ok(Buffer.from(second.train.pixels).equals(Buffer.from(train.pixels)));
   assert.ok(Buffer.from(second.test!.pixels).equals(Buffer.from(testSet!.pixels)));
 
-  // spot checks against sharp: the first image of each class
+  // spot checks against sharp (libjpeg-turbo): the first image of each class. These
+  // JPEGs store colour at half resolution, which libjpeg-turbo interpolates and
+  // jpeg-js repeats, so the two differ at colour edges: over the first 100 images
+  // of each class the mean absolute difference averaged 1.5 levels, at most 6.7;
+  // for these ten, 0.6 to 3.2 (mean 1.6). Swapped channels or misplaced blocks
+  // would be tens of levels off.
+  const errors: number[] = [];
   for (let label = 0; label < 10; label++) {
     const image = label * 5000;
     const file = join(cifarJpegDir, 'train', classes[label], '0000.jpg');
     const expected = await sharp(file).raw().toBuffer();
     const actual = train.pixels.subarray(image * 3072, (image + 1) * 3072);
-    assert.ok(expected.equals(Buffer.from(actual)), `pixels of ${file} differ from sharp's`);
+    let sum = 0;
+    for (let index = 0; index < 3072; index++) sum += Math.abs(actual[index] - expected[index]);
+    const error = sum / 3072;
+    errors.push(error);
+    assert.ok(error <= 5, `pixels of ${file} are ${error.toFixed(2)} levels off sharp's`);
   }
+  const meanError = errors.reduce((sum, error) => sum + error, 0) / errors.length;
+  assert.ok(meanError <= 2.5, `the first images are ${meanError.toFixed(2)} levels off on average`);
 });

@@ -1,31 +1,18 @@
 // Loads a dataset laid out as one subfolder of JPEG or PNG images per class.
-// Images are decoded many at a time (plain JPEGs in JavaScript, everything else
-// with sharp) and kept in the decoded cache, so only a folder's first load
-// pays for decoding.
+// Images are decoded on worker threads (JPEGs with jpeg-js, the rest with sharp)
+// and kept in the decoded cache, so only a folder's first load pays for decoding.
 import fastGlob from 'fast-glob';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import sharp from 'sharp';
 import { DatasetError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
-import { compareCodePoints, describe } from './common.js';
+import { compareCodePoints } from './common.js';
 import { imageCacheFile, readImageCache, writeImageCache } from './image-cache.js';
 import type { CachedImages } from './image-cache.js';
-import { isGrayscale } from './image-header.js';
-import { decodeBaselineJpeg } from './jpeg-baseline.js';
-import type { DecodedImage } from './jpeg-format.js';
+import { ImageDecoder, kChannelRule } from './image-decoder.js';
 import type { LoadProgress } from './progress.js';
-
-/**
- * Decodes kept in flight at once. sharp runs each on libuv's thread pool, so
- * this only needs to keep that pool busy; more would just hold more files in memory.
- */
-const kDecodesInFlight = 64;
-
-/** A decode progress event is sent every this many images, and after the last. */
-const kProgressInterval = 500;
 
 /** Mixed-size errors list at most this many files. */
 const kListedFiles = 5;
@@ -57,9 +44,17 @@ export async function loadFolderDataset(
   const testListing = testFolder === undefined ? undefined : await listFolder(testFolder);
   if (testListing !== undefined) checkSameClasses(trainListing, testListing);
 
-  const train = await loadListing(trainListing, options);
-  if (testListing === undefined) return { train };
-  const test = await loadListing(testListing, options);
+  // the decoding threads, started only if a folder misses the cache
+  const decoder = new ImageDecoder();
+  let train: LabelledImages;
+  let test: LabelledImages | undefined;
+  try {
+    train = await loadListing(trainListing, decoder, options);
+    if (testListing !== undefined) test = await loadListing(testListing, decoder, options);
+  } finally {
+    await decoder.close();
+  }
+  if (test === undefined) return { train };
   const trainShape = `${train.width}x${train.height}x${train.channels}`;
   const testShape = `${test.width}x${test.height}x${test.channels}`;
   if (trainShape !== testShape) {
@@ -151,6 +146,7 @@ function checkSameClasses(train: FolderListing, test: FolderListing): void {
 /** Reads a listing from the cache when it fits, else decodes it and refreshes the cache. */
 async function loadListing(
   listing: FolderListing,
+  decoder: ImageDecoder,
   options: FolderOptions,
 ): Promise<LabelledImages> {
   const cacheFile = imageCacheFile(options.cacheDir, listing.folder);
@@ -163,80 +159,22 @@ async function loadListing(
       count: images.count,
     });
   } else {
-    images = await decodeListing(listing, options.onProgress);
+    images = await decodeListing(listing, decoder, options.onProgress);
     await writeImageCache(cacheFile, listing.digest, listing.folder, images);
   }
   return { ...images, source: listing.folder };
 }
 
-/** The size of one decoded image, as a key that mixed-size errors can count and print. */
-function shapeKey(image: DecodedImage): string {
-  return `${image.width}x${image.height}x${image.channels}`;
-}
-
-/**
- * Decodes one file, keeping its channels: plain JPEGs in JavaScript (the same
- * bytes as sharp, without its per-call cost), the rest with sharp, which would
- * turn grayscale into RGB unless told to keep it. Files are small, so reading
- * them synchronously beats a thread-pool round trip per file.
- */
-async function decodeFile(file: string): Promise<DecodedImage> {
-  const bytes = readFileSync(file);
-  const decoded = decodeBaselineJpeg(bytes);
-  if (decoded !== undefined) return decoded;
-  const decoder = isGrayscale(bytes) ? sharp(bytes).toColourspace('b-w') : sharp(bytes);
-  const { data, info } = await decoder.raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels };
-}
-
 async function decodeListing(
   listing: FolderListing,
+  decoder: ImageDecoder,
   onProgress?: (event: LoadProgress) => void,
 ): Promise<CachedImages> {
-  const { files, folder } = listing;
-  const total = files.length;
-  const shapes: string[] = new Array(total);
-  let reference: DecodedImage | undefined;
-  let pixels = new Uint8Array(0);
-  let failure: DatasetError | undefined;
-  let next = 0;
-  let done = 0;
-
-  // each runner takes the next file until none are left or one has failed
-  const runner = async () => {
-    while (next < total && failure === undefined) {
-      const index = next++;
-      try {
-        const image = await decodeFile(files[index]);
-        shapes[index] = shapeKey(image);
-        if (reference === undefined) {
-          reference = image;
-          pixels = new Uint8Array(total * image.data.length);
-        }
-        const size = image.data.length;
-        if (shapes[index] === shapeKey(reference)) pixels.set(image.data, index * size);
-      } catch (error) {
-        failure ??= new DatasetError(
-          files[index],
-          `cannot decode image ${files[index]} (${describe(error)}); expected a readable ` +
-            `JPEG or PNG file, so replace or remove it`,
-        );
-      }
-      done++;
-      if (done % kProgressInterval === 0 && done < total) {
-        onProgress?.({ kind: 'decode', folder, done, total, finished: false });
-        await new Promise(setImmediate); // let timers and I/O run between batches
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(kDecodesInFlight, total) }, runner));
-  onProgress?.({ kind: 'decode', folder, done, total, finished: true });
-  if (failure !== undefined) throw failure;
-  checkOneSize(folder, files, shapes);
-
-  const { width, height, channels } = reference as DecodedImage;
-  const { classNames, labels } = listing;
-  return { count: total, height, width, channels, classNames, labels, pixels };
+  const { files, folder, classNames, labels } = listing;
+  const decoded = await decoder.decode(folder, files, onProgress);
+  checkOneSize(folder, files, decoded.shapes);
+  const { width, height, channels, pixels } = decoded;
+  return { count: files.length, height, width, channels, classNames, labels, pixels };
 }
 
 /** Fails, listing a few odd ones out, unless every image has the most common size. */
@@ -255,6 +193,7 @@ function checkOneSize(folder: string, files: string[], shapes: string[]): void {
     folder,
     `images in ${folder} differ in size: ${majorityCount} of ${files.length} are ${majority} ` +
       `(width x height x channels), the other ${odd.length}:\n${listed.join('\n')}${more}\n` +
-      `expected every image to have the same size and channels; resize or remove the odd ones`,
+      `expected every image to have the same size and channels (${kChannelRule}); ` +
+      `resize or remove the odd ones`,
   );
 }
