@@ -13,8 +13,7 @@ const gunzipAsync = promisify(gunzip);
 const kUnsignedByte = 0x08;
 
 /** What to do about a damaged file, for the end of every message below. */
-const kFixHint =
-  're-download it, or delete it from the cache so syncgrad fetches it again';
+const kFixHint = 're-download it, or delete it from the cache so syncgrad fetches it again';
 
 /** The header and values of one IDX file. */
 export interface IdxArray {
