@@ -1,9 +1,10 @@
 // Downloading named datasets, against a real HTTP server on 127.0.0.1 serving
 // small generated IDX files: success, wrong checksum, 404, a connection cut
-// midway, and a server that cannot be reached.
+// midway, a server that cannot be reached, and a file that cannot be written.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -61,6 +62,11 @@ async function leftovers(cacheDir: string): Promise<string[]> {
   return readdir(join(cacheDir, 'mnist')).catch(() => []);
 }
 
+/** Fails when a failed download left `<cache>/mnist/` behind, even empty. */
+function assertNoFolderLeft(cacheDir: string) {
+  assert.equal(existsSync(join(cacheDir, 'mnist')), false, 'an empty mnist/ folder was left');
+}
+
 test('a download with the right checksums lands in the cache and loads', async (t) => {
   withoutDataDirVariable(t);
   const cacheDir = await temporaryFolder(t);
@@ -99,7 +105,7 @@ test('a checksum mismatch deletes the file and says expected and got', async (t)
     `downloading ${baseUrl}/ok/train-images-idx3-ubyte.gz gave a file with the wrong ` +
     `checksum: expected md5 f68b3c2dcbeaaa9fbdd348bbdeb94873, got md5 ${served}`;
   assert.ok(message.includes(expected), message);
-  assert.deepEqual(await leftovers(cacheDir), []);
+  assertNoFolderLeft(cacheDir);
 });
 
 test('a 404 answer is reported with its status and leaves nothing behind', async (t) => {
@@ -114,7 +120,7 @@ test('a 404 answer is reported with its status and leaves nothing behind', async
     `downloading ${baseUrl}/gone/train-images-idx3-ubyte.gz failed: the server answered ` +
       `404 Not Found`,
   );
-  assert.deepEqual(await leftovers(cacheDir), []);
+  assertNoFolderLeft(cacheDir);
 });
 
 test('a connection cut mid-body leaves no file that looks complete', async (t) => {
@@ -131,10 +137,12 @@ test('a connection cut mid-body leaves no file that looks complete', async (t) =
   );
 
   assert.match(message, /failed: the transfer broke off after \d+ of \d+ bytes/);
-  assert.deepEqual(await leftovers(cacheDir), []);
-  // a progress bar drawn for the file is told it is over
+  assertNoFolderLeft(cacheDir);
+  // a progress bar drawn for the file is told it is over, and that it failed
   const last = events.at(-1);
-  assert.ok(last?.kind === 'download' && last.finished);
+  assert.ok(last?.kind === 'download' && last.finished && last.failed, JSON.stringify(last));
+  const earlier = events.slice(0, -1);
+  assert.ok(earlier.every((event) => event.kind === 'download' && !event.failed));
 });
 
 test('an unreachable server gives the not-found error with the reason', async (t) => {
@@ -153,5 +161,26 @@ test('an unreachable server gives the not-found error with the reason', async (t
   assert.match(message, /^MNIST was not found\. Looked for/);
   assert.match(message, /failed: the server could not be reached \(fetch failed.*\)/);
   assert.match(message, /run again once http:\/\/127\.0\.0\.1:\d+\/ can be reached/);
-  assert.deepEqual(await leftovers(cacheDir), []);
+  // the not-found list said "(no such folder)" for the cache, and that stays true
+  assert.ok(message.includes(`  - ${join(cacheDir, 'mnist')} (no such folder)\n`), message);
+  assertNoFolderLeft(cacheDir);
+});
+
+test('a download that cannot be written is reported as such, not as not found', async (t) => {
+  withoutDataDirVariable(t);
+  const cacheDir = await temporaryFolder(t);
+  // a folder where the part file goes: opening it for writing fails
+  const part = join(cacheDir, 'mnist', 'train-images-idx3-ubyte.gz.part');
+  await mkdir(part, { recursive: true });
+
+  const error = await datasetErrorOf(
+    loadDataset({ dataset: 'mnist', cacheDir, baseUrl: `${baseUrl}/ok/` }),
+  );
+
+  assert.equal(error.path, part);
+  assert.match(
+    error.message,
+    new RegExp(`^cannot write the download ${part} \\(EISDIR: [^)]*\\); expected a cache folder`),
+  );
+  assert.match(error.message, /--cache-dir$/);
 });

@@ -1,16 +1,18 @@
 // Small generated datasets for the dataset-layer tests (IDX files in the
-// layout of MNIST), temporary folders removed after each test, a folder load
-// that records its progress, and a way to catch the DatasetError a load throws.
+// layout of MNIST, folders of class subfolders), temporary folders removed
+// after each test, a folder load that records its progress, and a way to
+// catch the DatasetError or OptionError a load throws.
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
 
 import { loadDataset } from '../src/coordinator/data/index.js';
 import type { LoadProgress } from '../src/coordinator/data/index.js';
-import { DatasetError } from '../src/shared/errors.js';
+import { DatasetError, OptionError } from '../src/shared/errors.js';
 
 /** A fresh empty folder, deleted when the test ends. */
 export async function temporaryFolder(t: TestContext): Promise<string> {
@@ -19,7 +21,10 @@ export async function temporaryFolder(t: TestContext): Promise<string> {
   return folder;
 }
 
-/** Loads a folder dataset with a progress log, so tests can tell decoding from a cache hit. */
+/**
+ * Loads a folder dataset with a progress log, so tests can tell decoding from a
+ * cache hit; `kinds` lists the kinds of event in the order they first came.
+ */
 export async function loadFolder(folder: string, cacheDir: string, test?: string) {
   const events: LoadProgress[] = [];
   const splits = await loadDataset({
@@ -28,7 +33,31 @@ export async function loadFolder(folder: string, cacheDir: string, test?: string
     cacheDir,
     onProgress: (event) => events.push(event),
   });
-  return { splits, events, kinds: [...new Set(events.map((event) => event.kind))] };
+  const kinds = [...new Set(events.map((event) => event.kind))];
+  return { splits, events, kinds, notices: noticesOf(events) };
+}
+
+/** The messages of the notice events among `events`. */
+export function noticesOf(events: LoadProgress[]): string[] {
+  return events.flatMap((event) => (event.kind === 'notice' ? [event.message] : []));
+}
+
+/**
+ * Writes a small image-folder dataset: for each class of `layout`, a subfolder
+ * with that many 2x2 RGB PNGs (`0.png`, `1.png`, ...), each of its own colour.
+ */
+export async function writeClassFolders(root: string, layout: Record<string, number>) {
+  let seed = 0;
+  for (const [name, count] of Object.entries(layout)) {
+    await mkdir(join(root, name), { recursive: true });
+    for (let image = 0; image < count; image++) {
+      const pixels = Buffer.alloc(2 * 2 * 3, (seed++ * 37) % 256);
+      const png = await sharp(pixels, { raw: { width: 2, height: 2, channels: 3 } })
+        .png()
+        .toBuffer();
+      await writeFile(join(root, name, `${image}.png`), png);
+    }
+  }
 }
 
 /** An IDX file of unsigned bytes: magic 00 00 08 rank, big-endian sizes, values. */
@@ -121,4 +150,15 @@ export async function datasetErrorOf(promise: Promise<unknown>): Promise<Dataset
     return error;
   }
   assert.fail('expected a DatasetError, but loading succeeded');
+}
+
+/** The OptionError `promise` rejects with; fails the test when it resolves or throws another. */
+export async function optionErrorOf(promise: Promise<unknown>): Promise<OptionError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof OptionError, `expected an OptionError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected an OptionError, but loading succeeded');
 }

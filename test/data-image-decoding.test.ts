@@ -53,13 +53,21 @@ function meanAbsoluteError(actual: Uint8Array, expected: Uint8Array): number {
   return sum / actual.length;
 }
 
-/** A dataset of one class folder holding `files`, loaded with a fresh cache. */
+/**
+ * A dataset of two class folders that both hold `files` (a classifier needs two
+ * classes), loaded with a fresh cache; `first` is the pixels of the first folder.
+ */
 async function loadFiles(t: TestContext, files: Record<string, Buffer>) {
   const root = await temporaryFolder(t);
-  await mkdir(join(root, 'only'));
-  for (const [name, bytes] of Object.entries(files))
-    await writeFile(join(root, 'only', name), bytes);
-  return { root, ...(await loadFolder(root, await temporaryFolder(t))) };
+  for (const folder of ['first', 'second']) {
+    await mkdir(join(root, folder));
+    for (const [name, bytes] of Object.entries(files)) {
+      await writeFile(join(root, folder, name), bytes);
+    }
+  }
+  const loaded = await loadFolder(root, await temporaryFolder(t));
+  const { pixels } = loaded.splits.train;
+  return { root, ...loaded, first: pixels.subarray(0, pixels.length / 2) };
 }
 
 test('baseline and progressive JPEGs decode within their encoding error', async (t) => {
@@ -94,7 +102,7 @@ test('gray JPEGs and PNGs together are stored with one channel', async (t) => {
   const imageBytes = width * height;
   const jpeg = train.pixels.subarray(0, imageBytes);
   assert.ok(meanAbsoluteError(jpeg, sources[0]) <= kJpegTolerance);
-  assert.deepEqual(Buffer.from(train.pixels.subarray(imageBytes)), sources[1]);
+  assert.deepEqual(Buffer.from(train.pixels.subarray(imageBytes, 2 * imageBytes)), sources[1]);
 });
 
 test('gray images among colour ones are stored as RGB, the gray repeated', async (t) => {
@@ -111,7 +119,8 @@ test('gray images among colour ones are stored as RGB, the gray repeated', async
   assert.equal(train.channels, 3);
   const repeated = Buffer.from(Array.from(gray).flatMap((value) => [value, value, value]));
   assert.deepEqual(Buffer.from(train.pixels.subarray(0, width * height * 3)), repeated);
-  assert.deepEqual(Buffer.from(train.pixels.subarray(width * height * 3)), colour);
+  const second = train.pixels.subarray(width * height * 3, 2 * width * height * 3);
+  assert.deepEqual(Buffer.from(second), colour);
 });
 
 test('alpha is dropped: RGBA PNGs become RGB, gray-with-alpha PNGs gray', async (t) => {
@@ -125,26 +134,27 @@ test('alpha is dropped: RGBA PNGs become RGB, gray-with-alpha PNGs gray', async 
   const gray = await loadFiles(t, { 'a.png': await encode(grayAlpha, width, height, 2, 'png') });
 
   assert.equal(colour.splits.train.channels, 3);
-  assert.deepEqual(Buffer.from(colour.splits.train.pixels), withoutAlpha(rgba, 4));
+  assert.deepEqual(Buffer.from(colour.first), withoutAlpha(rgba, 4));
   assert.equal(gray.splits.train.channels, 1);
-  assert.deepEqual(Buffer.from(gray.splits.train.pixels), withoutAlpha(grayAlpha, 2));
+  assert.deepEqual(Buffer.from(gray.first), withoutAlpha(grayAlpha, 2));
 });
 
 test('a PNG named .jpg is decoded by sharp, exactly', async (t) => {
   const [width, height] = [4, 3];
   const source = pixels(9, width, height, 3);
 
-  const { train } = (await loadFiles(t, { 'a.jpg': await encode(source, width, height, 3, 'png') }))
-    .splits;
+  const { first } = await loadFiles(t, { 'a.jpg': await encode(source, width, height, 3, 'png') });
 
-  assert.deepEqual(Buffer.from(train.pixels), source);
+  assert.deepEqual(Buffer.from(first), source);
 });
 
-test('a truncated JPEG is named, and decode progress still finishes', async (t) => {
+test('a truncated JPEG is named, and decode progress finishes as failed', async (t) => {
   const root = await temporaryFolder(t);
   await mkdir(join(root, 'only'));
+  await mkdir(join(root, 'whole'));
   const whole = await encode(pixels(10, 16, 16, 3), 16, 16, 3, 'jpeg');
   await writeFile(join(root, 'only', 'a.jpg'), whole);
+  await writeFile(join(root, 'whole', 'a.jpg'), whole);
   const broken = join(root, 'only', 'b.jpg');
   await writeFile(broken, whole.subarray(0, Math.floor(whole.length * 0.6)));
   const events: LoadProgress[] = [];
@@ -158,13 +168,40 @@ test('a truncated JPEG is named, and decode progress still finishes', async (t) 
 
   assert.match(error.message, new RegExp(`^cannot decode image ${broken} \\(.+\\); expected`));
   assert.equal(error.path, broken);
-  assert.deepEqual(events.at(-1), {
-    kind: 'decode',
-    folder: root,
-    done: 2,
-    total: 2,
-    finished: true,
-  });
+  // b.jpg was not decoded, so the last event cannot claim every image
+  const last = events.at(-1);
+  assert.ok(last?.kind === 'decode', JSON.stringify(last));
+  assert.deepEqual([last.folder, last.total, last.finished, last.failed], [root, 3, true, true]);
+  assert.ok(last.done < last.total, `done ${last.done} of ${last.total}`);
+});
+
+test("a decoder's message of many lines is quoted by its first line", async (t) => {
+  const root = await temporaryFolder(t);
+  const whole = await encode(pixels(11, 16, 16, 3), 16, 16, 3, 'jpeg');
+  for (const folder of ['ant', 'bee']) {
+    await mkdir(join(root, folder));
+    await writeFile(join(root, folder, 'a.jpg'), whole);
+  }
+  // cut inside the header: libvips then adds a line per warning, repeated
+  const cut = whole.subarray(0, 20);
+  const broken = join(root, 'bee', 'b.jpg');
+  await writeFile(broken, cut);
+  const raw = await sharp(cut)
+    .raw()
+    .toBuffer()
+    .then(
+      () => '',
+      (error: Error) => error.message,
+    );
+  assert.ok(raw.split('\n').length >= 3, `sharp's own message: ${JSON.stringify(raw)}`);
+
+  const { message } = await datasetErrorOf(loadFolder(root, await temporaryFolder(t)));
+
+  assert.equal(
+    message,
+    `cannot decode image ${broken} (Input buffer has corrupt header: premature end of JPEG ` +
+      `image); expected a readable JPEG or PNG file, so replace or remove it`,
+  );
 });
 
 test('files spread over the decoding threads land in file order, with progress', async (t) => {
@@ -172,6 +209,8 @@ test('files spread over the decoding threads land in file order, with progress',
   const count = 1_200;
   const root = await temporaryFolder(t);
   await mkdir(join(root, 'only'));
+  await mkdir(join(root, 'second'));
+  await writeFile(join(root, 'second', 'x.png'), await encode(Buffer.alloc(6), 2, 1, 3, 'png'));
   const sources = Array.from({ length: count }, (_, image) =>
     Buffer.from([image & 0xff, image >> 8, 7, 1, 2, 3]),
   );
@@ -182,7 +221,7 @@ test('files spread over the decoding threads land in file order, with progress',
 
   const { splits, events } = await loadFolder(root, await temporaryFolder(t));
 
-  assert.deepEqual(Buffer.from(splits.train.pixels), Buffer.concat(sources));
+  assert.deepEqual(Buffer.from(splits.train.pixels), Buffer.concat([...sources, Buffer.alloc(6)]));
   const decodes = events.flatMap((event) => (event.kind === 'decode' ? [event] : []));
   assert.ok(decodes.length >= 3, `expected progress between chunks, got ${decodes.length} events`);
   const done = decodes.map((event) => event.done);
@@ -193,8 +232,8 @@ test('files spread over the decoding threads land in file order, with progress',
   assert.deepEqual(decodes.at(-1), {
     kind: 'decode',
     folder: root,
-    done: count,
-    total: count,
+    done: count + 1,
+    total: count + 1,
     finished: true,
   });
   assert.ok(decodes.slice(0, -1).every((event) => !event.finished));

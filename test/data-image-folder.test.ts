@@ -1,5 +1,6 @@
 // Image-folder datasets: class order and labels, exact pixels, the decoded
-// cache (hit, invalidation, damage) and the errors for unusable folders.
+// cache (hit, invalidation, damage), the notice for skipped files and the
+// errors for unusable training and test folders.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { test } from 'node:test';
 import sharp from 'sharp';
 
 import { imageCacheFile } from '../src/coordinator/data/image-cache.js';
-import { datasetErrorOf, loadFolder, temporaryFolder } from './data-fixtures.js';
+import { datasetErrorOf, loadFolder, temporaryFolder, writeClassFolders } from './data-fixtures.js';
 
 const kWidth = 4;
 const kHeight = 3;
@@ -48,7 +49,7 @@ test('classes are sorted subfolders and labels follow them', async (t) => {
   const root = await temporaryFolder(t);
   await writeTree(root);
 
-  const { splits } = await loadFolder(root, await temporaryFolder(t));
+  const { splits, notices } = await loadFolder(root, await temporaryFolder(t));
 
   const { train } = splits;
   assert.deepEqual(train.classNames, ['Zebra', 'ant', 'cat']);
@@ -57,6 +58,7 @@ test('classes are sorted subfolders and labels follow them', async (t) => {
   assert.equal(train.pixels.length, 6 * kHeight * kWidth * 3);
   assert.equal(train.source, root);
   assert.equal(splits.test, undefined);
+  assert.deepEqual(notices, [`ignored 3 files that are not JPEG or PNG images in ${root}`]);
 });
 
 test('PNG pixels arrive exactly, row by row with interleaved channels', async (t) => {
@@ -74,18 +76,20 @@ test('PNG pixels arrive exactly, row by row with interleaved channels', async (t
 
 test('grayscale PNGs keep one channel', async (t) => {
   const root = await temporaryFolder(t);
-  await mkdir(join(root, 'only'));
   const gray = Buffer.from([0, 50, 100, 150, 200, 250]);
   const png = await sharp(gray, { raw: { width: 3, height: 2, channels: 1 } })
     .toColourspace('b-w')
     .png()
     .toBuffer();
-  await writeFile(join(root, 'only', 'g.png'), png);
+  for (const name of ['dark', 'light']) {
+    await mkdir(join(root, name));
+    await writeFile(join(root, name, 'g.png'), png);
+  }
 
   const { train } = (await loadFolder(root, await temporaryFolder(t))).splits;
 
   assert.equal(train.channels, 1);
-  assert.deepEqual(Buffer.from(train.pixels), gray);
+  assert.deepEqual(Buffer.from(train.pixels), Buffer.concat([gray, gray]));
 });
 
 test('a second load reads the cache file without rewriting it', async (t) => {
@@ -98,8 +102,8 @@ test('a second load reads the cache file without rewriting it', async (t) => {
   const written = await stat(cacheFile);
   const second = await loadFolder(root, cacheDir);
 
-  assert.deepEqual(first.kinds, ['decode']);
-  assert.deepEqual(second.kinds, ['cached']);
+  assert.deepEqual(first.kinds, ['notice', 'decode']);
+  assert.deepEqual(second.kinds, ['notice', 'cached']);
   assert.equal((await stat(cacheFile)).mtimeMs, written.mtimeMs);
   assert.deepEqual(second.splits.train, first.splits.train);
 });
@@ -116,11 +120,11 @@ test('changing an image invalidates the cache', async (t) => {
   await utimes(changed, later, later);
   const reloaded = await loadFolder(root, cacheDir);
 
-  assert.deepEqual(reloaded.kinds, ['decode']);
+  assert.deepEqual(reloaded.kinds, ['notice', 'decode']);
   const imageBytes = kHeight * kWidth * 3;
   const firstImage = reloaded.splits.train.pixels.subarray(0, imageBytes);
   assert.deepEqual(Buffer.from(firstImage), rgbPixels(99));
-  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['cached']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['notice', 'cached']);
 });
 
 test('a damaged cache file is rebuilt, never trusted', async (t) => {
@@ -136,13 +140,13 @@ test('a damaged cache file is rebuilt, never trusted', async (t) => {
   await writeFile(cacheFile, bytes);
   const repaired = await loadFolder(root, cacheDir);
 
-  assert.deepEqual(repaired.kinds, ['decode']);
+  assert.deepEqual(repaired.kinds, ['notice', 'decode']);
   assert.deepEqual(repaired.splits.train.pixels, original.pixels);
-  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['cached']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['notice', 'cached']);
 
   // a cache cut short is rebuilt too
   await writeFile(cacheFile, (await readFile(cacheFile)).subarray(0, 50));
-  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['decode']);
+  assert.deepEqual((await loadFolder(root, cacheDir)).kinds, ['notice', 'decode']);
 });
 
 test('a test folder loads beside the training folder when its classes match', async (t) => {
@@ -218,4 +222,46 @@ test('images of another size are listed with their sizes against the majority', 
     /6 of 7 are 4x3x3 \(width x height x channels\), the other 1:/,
     new RegExp(`  - ${odd}: 5x3x3`),
   );
+});
+
+test('a folder with a single class subfolder is refused', async (t) => {
+  const root = await temporaryFolder(t);
+  await writeClassFolders(root, { cat: 2 });
+
+  await rejectsWith(
+    loadFolder(root, await temporaryFolder(t)),
+    new RegExp(
+      `^dataset folder ${root} has 1 class subfolder \\(cat\\); a classifier needs at least 2, `,
+    ),
+  );
+});
+
+test('everything that is not an image is skipped and counted in one notice', async (t) => {
+  const root = await temporaryFolder(t);
+  await writeClassFolders(root, { ant: 1, bee: 1 });
+  await writeFile(join(root, 'ant', 'notes.txt'), 'not an image');
+  await writeFile(join(root, 'ant', 'scan.gif'), 'not read either');
+  await writeFile(join(root, 'ant', '.DS_Store'), '');
+  await mkdir(join(root, 'bee', 'more'));
+  await writeImage(join(root, 'bee', 'more', 'deeper.png'), rgbPixels(3));
+  await writeFile(join(root, 'README.md'), 'about this dataset');
+  await mkdir(join(root, '.thumbnails'));
+
+  const { splits, notices } = await loadFolder(root, await temporaryFolder(t));
+
+  assert.equal(splits.train.count, 2);
+  assert.deepEqual(splits.train.classNames, ['ant', 'bee']);
+  assert.deepEqual(notices, [
+    `ignored 2 files that are not JPEG or PNG images, 2 hidden files or folders, ` +
+      `1 file outside the class subfolders and 1 folder inside a class folder in ${root}`,
+  ]);
+});
+
+test('a folder holding only images loads without a notice', async (t) => {
+  const root = await temporaryFolder(t);
+  await writeClassFolders(root, { ant: 1, bee: 2 });
+
+  const { kinds } = await loadFolder(root, await temporaryFolder(t));
+
+  assert.deepEqual(kinds, ['decode']);
 });

@@ -1,7 +1,8 @@
 // Finding Fashion-MNIST and MNIST on disk: the folders searched, in which
-// order, and what the error says when none has the files.
+// order, what the error says when none has the files, and data folders named
+// by option or variable that do not exist.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -13,6 +14,7 @@ import type { GeneratedSplit } from './data-fixtures.js';
 import {
   datasetErrorOf,
   kNamedFiles,
+  optionErrorOf,
   temporaryFolder,
   withoutDataDirVariable,
   writeNamedDataset,
@@ -147,5 +149,46 @@ test('a test folder with a named dataset is an option error', async (t) => {
   await assert.rejects(
     loadDataset({ dataset: '' }),
     (error: unknown) => error instanceof OptionError && error.option === 'dataset',
+  );
+});
+
+test('a --data-dir that does not exist or is a file is an option error', async (t) => {
+  withoutDataDirVariable(t);
+  const scratch = await temporaryFolder(t);
+  const missing = join(scratch, 'missing');
+  const file = join(scratch, 'a-file');
+  await writeFile(file, 'not a folder');
+  // the cache has the files: a fallback there must not hide the wrong option
+  const cacheDir = await temporaryFolder(t);
+  await writeNamedDataset(join(cacheDir, 'mnist'), true);
+  const load = (dataDir: string) => loadDataset({ dataset: 'mnist', dataDir, cacheDir });
+
+  const absent = await optionErrorOf(load(missing));
+  const notFolder = await optionErrorOf(load(file));
+
+  assert.equal(absent.option, 'data-dir');
+  assert.equal(
+    absent.message,
+    `--data-dir ${missing} does not exist; expected a folder holding the MNIST files ` +
+      `(directly or in a mnist/ subfolder), so pass an existing folder, or leave --data-dir out`,
+  );
+  assert.equal(notFolder.option, 'data-dir');
+  assert.match(notFolder.message, new RegExp(`^--data-dir ${file} is not a folder; expected`));
+});
+
+test('$SYNCGRAD_DATA_DIR naming a missing folder is an option error naming it', async (t) => {
+  withoutDataDirVariable(t);
+  const missing = join(await temporaryFolder(t), 'missing');
+  process.env.SYNCGRAD_DATA_DIR = missing;
+  const cacheDir = await temporaryFolder(t);
+  await writeNamedDataset(join(cacheDir, 'mnist'), true);
+
+  const error = await optionErrorOf(loadDataset({ dataset: 'mnist', cacheDir }));
+
+  assert.equal(
+    error.message,
+    `SYNCGRAD_DATA_DIR (${missing}) does not exist; expected a folder holding the MNIST ` +
+      `files (directly or in a mnist/ subfolder), so point SYNCGRAD_DATA_DIR at an existing ` +
+      `folder, or unset it`,
   );
 });

@@ -1,5 +1,6 @@
 // The progress printer: plain lines for logs and pipes, a cli-progress bar on
-// a terminal that is closed when its task ends.
+// a terminal that is closed when its task ends, nothing that claims a failed
+// task completed, and notices as lines of their own.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
@@ -71,4 +72,57 @@ test('on a terminal, a bar that is stopped when its task finishes', () => {
   // a bar left running would keep this test's process alive through its timer
   assert.match(text(), /decoding \/data\/train \[.*\] 100% \| 1,000\/1,000 images/);
   assert.ok(text().endsWith('\n'));
+});
+
+test('a failed decode or download prints no final line claiming it completed', () => {
+  const { stream, text } = recorder(false);
+  const print = createProgressPrinter(stream);
+  const decode = { kind: 'decode', folder: '/data/train', total: 10 } as const;
+  const download = { kind: 'download', file: 'a.gz', url: 'http://host/a.gz' } as const;
+
+  print({ ...decode, done: 5, finished: false });
+  print({ ...decode, done: 9, finished: true, failed: true });
+  print({ ...download, receivedBytes: 0, finished: true, failed: true });
+
+  assert.equal(text(), 'decoding /data/train  5/10 images (50%)\n');
+});
+
+test('a notice is one line after the program name, also between bars', () => {
+  const plain = recorder(false);
+  const terminal = recorder(true);
+  const notice = { kind: 'notice', message: 'ignored 3 files in /data/train' } as const;
+
+  createProgressPrinter(plain.stream)(notice);
+  const print = createProgressPrinter(terminal.stream);
+  print({ kind: 'decode', folder: '/data/train', done: 1, total: 4, finished: false });
+  print(notice);
+
+  assert.equal(plain.text(), 'syncgrad: ignored 3 files in /data/train\n');
+  assert.ok(terminal.text().endsWith('\nsyncgrad: ignored 3 files in /data/train\n'));
+});
+
+test('on a terminal, a failed task leaves its bar where it stopped', () => {
+  const { stream, text } = recorder(true);
+  const print = createProgressPrinter(stream);
+
+  print({ kind: 'decode', folder: '/data/train', done: 250, total: 1000, finished: false });
+  print({
+    kind: 'decode',
+    folder: '/data/train',
+    done: 500,
+    total: 1000,
+    finished: true,
+    failed: true,
+  });
+  print({
+    kind: 'download',
+    file: 'a.gz',
+    url: 'http://h/a.gz',
+    receivedBytes: 0,
+    finished: true,
+    failed: true,
+  });
+
+  assert.match(text(), /decoding \/data\/train \[.*\] 25% \| 250\/1,000 images/);
+  assert.doesNotMatch(text(), /100%|downloading/);
 });

@@ -51,7 +51,7 @@ export default async function decodeChunk(task: DecodeTask): Promise<DecodedChun
     try {
       images.push(await decodeFile(file));
     } catch (error) {
-      failure = { index, reason: error instanceof Error ? error.message : String(error) };
+      failure = { index, reason: firstLine(error) };
       break;
     }
   }
@@ -122,6 +122,21 @@ async function decodeWithSharp(bytes: Buffer): Promise<RgbImage> {
     rgb[3 * pixel] = rgb[3 * pixel + 1] = rgb[3 * pixel + 2] = data[pixel];
   }
   return { data: rgb, width, height };
+}
+
+/**
+ * The reason a decoder gives, in one line. libvips ends its message with every
+ * warning it collected, one per line and often repeated ("VipsJpeg: premature
+ * end of JPEG image", "VipsJpeg: Bogus marker length"); the first line says
+ * what went wrong, and is kept without the `VipsJpeg: `-style prefixes.
+ */
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message
+    .split('\n')
+    .map((each) => each.trim())
+    .find((each) => each !== '');
+  return (line ?? 'no reason given').replace(/\bVips\w*: /g, '');
 }
 
 function isGray(rgb: Uint8Array): boolean {

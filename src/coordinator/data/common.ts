@@ -1,7 +1,10 @@
 // Small helpers the dataset loaders share: where the cache lives, how a caught
-// error is quoted inside a DatasetError, and the order names are sorted in.
+// error is quoted inside a DatasetError, folder creation that cannot spin, and
+// the order names are sorted in.
+import type { Stats } from 'node:fs';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** `$SYNCGRAD_CACHE_DIR`, else `$XDG_CACHE_HOME/syncgrad`, else `~/.cache/syncgrad`. */
 export function defaultCacheDir(): string {
@@ -16,6 +19,107 @@ export function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
   return cause && cause !== error.message ? `${error.message}: ${cause}` : error.message;
+}
+
+/** The `code` of a Node system error (`'ENOENT'`, ...), or undefined. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Makes `path` an existing folder, creating missing parents one at a time.
+ * Throws a plain Error, one line naming the folder, with the system error's
+ * `code` (ENOTDIR when an ancestor is a file) and that folder as `path`, when
+ * an ancestor is not a folder or a component cannot be created.
+ */
+export async function ensureDirectory(path: string): Promise<void> {
+  await createDirectories(path);
+}
+
+/**
+ * Does what `ensureDirectory` does and returns the folders it created,
+ * outermost first, so a caller can take them back after a failure.
+ *
+ * Node's `mkdir(path, { recursive: true })` is not used: on a file system
+ * such as procfs, where mkdir fails with ENOENT under an existing folder, it
+ * retries forever. Here the nearest existing ancestor is found first, then
+ * each missing component gets one plain mkdir, and the first failure ends it.
+ */
+export async function createDirectories(path: string): Promise<string[]> {
+  // walk up to the nearest ancestor that exists; it has to be a folder
+  const missing: string[] = [];
+  let existing = resolve(path);
+  for (;;) {
+    let stats: Stats | undefined;
+    try {
+      stats = await stat(existing);
+    } catch (error) {
+      const code = errorCode(error);
+      // ENOTDIR: a component above is not a folder, and the walk reaches it next
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        throw folderError(
+          code,
+          existing,
+          `${existing} cannot be inspected (${systemReason(error)})`,
+        );
+      }
+    }
+    if (stats?.isDirectory()) break;
+    if (stats !== undefined) throw folderError('ENOTDIR', existing, `${existing} is not a folder`);
+    const parent = dirname(existing);
+    if (parent === existing) throw folderError('ENOENT', existing, `no part of ${path} exists`);
+    missing.unshift(existing);
+    existing = parent;
+  }
+
+  // then each missing component, one plain mkdir at a time
+  const created: string[] = [];
+  for (const folder of missing) {
+    try {
+      await mkdir(folder);
+    } catch (error) {
+      const raced = errorCode(error) === 'EEXIST' && (await isDirectory(folder));
+      if (raced) continue;
+      throw folderError(
+        errorCode(error),
+        folder,
+        `${folder} cannot be created (${systemReason(error)})`,
+      );
+    }
+    created.push(folder);
+  }
+  return created;
+}
+
+/** Removes `folders` (as returned by `createDirectories`) innermost first, where still empty. */
+export async function removeEmptyDirectories(folders: string[]): Promise<void> {
+  for (const folder of [...folders].reverse()) {
+    try {
+      await rmdir(folder);
+    } catch {
+      return; // not empty, or gone: the folders above stay too
+    }
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+}
+
+/** "ENOENT: no such file or directory" out of "ENOENT: no such file or directory, mkdir '/x'". */
+function systemReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  return code !== undefined && message.startsWith(`${code}: `) ? message.split(', ')[0] : message;
+}
+
+/** A plain Error carrying the system error's `code` and the folder it concerns as `path`. */
+function folderError(code: string | undefined, path: string, message: string): Error {
+  return Object.assign(new Error(message), { path }, code === undefined ? {} : { code });
 }
 
 /**

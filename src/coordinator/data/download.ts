@@ -2,11 +2,18 @@
 // use it. Bytes go to `<file>.part`, which is renamed only once the checksum
 // matches, so an interrupted or wrong download never looks like a complete file.
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
 import { describe } from './common.js';
 import type { LoadProgress } from './progress.js';
+
+/**
+ * A download that failed on this machine's side: the cache folder cannot be
+ * created or written. Retrying the server does not help, so a caller reports
+ * it as it is instead of as a dataset that could not be fetched.
+ */
+export class CacheFolderError extends DatasetError {}
 
 /** A download that receives nothing for this long is given up. */
 const kIdleTimeoutMs = 30_000;
@@ -15,9 +22,11 @@ const kIdleTimeoutMs = 30_000;
 export const kPartSuffix = '.part';
 
 /**
- * Fetches `url` into `destination`, failing with a DatasetError when the
- * server cannot be reached, answers with an error status, stops midway or
- * sends bytes whose MD5 is not `md5`. Nothing is left at `destination` then.
+ * Fetches `url` into `destination`, whose folder must exist, failing with a
+ * DatasetError when the server cannot be reached, answers with an error
+ * status, stops midway or sends bytes whose MD5 is not `md5`, and with a
+ * CacheFolderError when the file cannot be written. Nothing is left at
+ * `destination` then.
  */
 export async function downloadFile(
   url: string,
@@ -27,7 +36,6 @@ export async function downloadFile(
 ): Promise<void> {
   const part = destination + kPartSuffix;
   const file = basename(destination);
-  await mkdir(dirname(destination), { recursive: true });
 
   // abort when the connection goes quiet, not after a fixed total time
   const controller = new AbortController();
@@ -54,20 +62,21 @@ export async function downloadFile(
     const lengthHeader = response.headers.get('content-length');
     totalBytes = lengthHeader === null ? undefined : Number(lengthHeader);
     const hash = createHash('md5');
-    const output = await open(part, 'w');
+    const output = await writing(part, () => open(part, 'w'));
     try {
       for await (const chunk of response.body) {
         stillAlive();
         hash.update(chunk);
-        await output.write(chunk);
+        await writing(part, () => output.write(chunk));
         receivedBytes += chunk.length;
         onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: false });
       }
     } catch (error) {
+      if (error instanceof CacheFolderError) throw error;
       const got = `${receivedBytes} of ${totalBytes ?? 'an unknown number of'} bytes`;
       throw failure(url, `the transfer broke off after ${got} (${reason(error, controller)})`);
     } finally {
-      await output.close();
+      await writing(part, () => output.close());
     }
 
     // only a file with the published checksum takes its final name
@@ -80,14 +89,29 @@ export async function downloadFile(
           `or fetch the file yourself and pass its folder with --data-dir`,
       );
     }
-    await rename(part, destination);
+    await writing(destination, () => rename(part, destination));
     onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: true });
   } catch (error) {
-    await rm(part, { force: true });
-    onProgress?.({ kind: 'download', file, url, receivedBytes, totalBytes, finished: true });
+    await rm(part, { force: true }).catch(() => {});
+    const end = { receivedBytes, totalBytes, finished: true, failed: true };
+    onProgress?.({ kind: 'download', file, url, ...end });
     throw error;
   } finally {
     clearTimeout(idleTimer);
+  }
+}
+
+/** Runs one file-system step of writing `path`, turning its failure into a CacheFolderError. */
+async function writing<T>(path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw new CacheFolderError(
+      path,
+      `cannot write the download ${path} (${describe(error)}); expected a cache folder ` +
+        `syncgrad can write to, so free some space or fix its permissions, or pass another ` +
+        `folder with --cache-dir`,
+    );
   }
 }
 

@@ -1,10 +1,12 @@
 // The decoded-image cache: one file per image folder holding its labels and raw
 // pixels, so later runs skip decoding. A cache file is trusted only when its
 // header, the folder listing it was built from and its SHA-256 all check out;
-// anything else is treated as absent and rebuilt.
+// anything else is treated as absent and rebuilt. A cache folder that cannot be
+// read or written is reported to the caller, which decides what that costs.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { ensureDirectory, errorCode } from './common.js';
 
 /*
  * Layout, all integers unsigned 32-bit little-endian:
@@ -42,7 +44,12 @@ export function imageCacheFile(cacheDir: string, folder: string): string {
   return join(cacheDir, 'images', `${name}.bin`);
 }
 
-/** Reads a cache file built from the listing with digest `listingDigest`, or undefined. */
+/**
+ * Reads a cache file built from the listing with digest `listingDigest`, or
+ * gives undefined when there is none or it is stale or damaged. Throws the
+ * system error when the file cannot even be opened for another reason than
+ * being absent (a cache folder that is a file, or one without permission).
+ */
 export async function readImageCache(
   file: string,
   listingDigest: Buffer,
@@ -50,8 +57,9 @@ export async function readImageCache(
   let handle;
   try {
     handle = await open(file, 'r');
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
   }
   try {
     // the fixed header, checked against the listing and the file's real length
@@ -97,8 +105,8 @@ export async function readImageCache(
 
 /**
  * Writes a cache file through a temporary file and a rename, so a reader sees
- * the old file or the complete new one. Failing to write only costs the next
- * run a decode, so errors are swallowed.
+ * the old file or the complete new one. On failure the temporary file is
+ * removed and the error thrown; no half-written file is left under either name.
  */
 export async function writeImageCache(
   file: string,
@@ -127,10 +135,13 @@ export async function writeImageCache(
 
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await ensureDirectory(dirname(file));
     await writeFile(temporary, [header, ...payload]);
     await rename(temporary, file);
-  } catch {
-    await rm(temporary, { force: true });
+  } catch (error) {
+    // rm fails too (ENOTDIR, not ENOENT) when the folder is a file; that must
+    // not replace the error that says why the write failed
+    await rm(temporary, { force: true }).catch(() => {});
+    throw error;
   }
 }

@@ -54,8 +54,10 @@ export class ImageDecoder {
 
   /**
    * Decodes `files` of `folder`, reporting progress as chunks complete and
-   * always a last event with `finished: true`. Images whose size differs from
-   * the first one decoded are left out of `pixels` and show in `shapes`.
+   * always a last event with `finished: true`; when a file cannot be decoded
+   * that event also has `failed: true` and `done` counts the images decoded.
+   * Images whose size differs from the first one decoded are left out of
+   * `pixels` and show in `shapes`.
    */
   async decode(
     folder: string,
@@ -91,17 +93,20 @@ export class ImageDecoder {
               `JPEG or PNG file, so replace or remove it`,
           );
         }
-        done += chunk.length;
+        done += decoded.failure?.index ?? chunk.length;
         if (done < total && failure === undefined) {
           onProgress?.({ kind: 'decode', folder, done, total, finished: false });
         }
       }
     };
+    let succeeded = false;
     try {
       const runners = Math.min(this.threads * kTasksPerThread, Math.ceil(total / chunkFiles));
       await Promise.all(Array.from({ length: runners }, runner));
+      succeeded = failure === undefined;
     } finally {
-      onProgress?.({ kind: 'decode', folder, done, total, finished: true });
+      const last = { kind: 'decode', folder, done, total, finished: true } as const;
+      onProgress?.(succeeded ? last : { ...last, failed: true });
     }
     if (failure !== undefined) throw failure;
     return assembly.finish();

@@ -1,14 +1,11 @@
 // Loads a dataset laid out as one subfolder of JPEG or PNG images per class.
 // Images are decoded on worker threads (JPEGs with jpeg-js, the rest with sharp)
 // and kept in the decoded cache, so only a folder's first load pays for decoding.
-import fastGlob from 'fast-glob';
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
-import { compareCodePoints } from './common.js';
+import { describe } from './common.js';
+import { listFolder, skippedNotice } from './folder-listing.js';
+import type { FolderListing } from './folder-listing.js';
 import { imageCacheFile, readImageCache, writeImageCache } from './image-cache.js';
 import type { CachedImages } from './image-cache.js';
 import { ImageDecoder, kChannelRule } from './image-decoder.js';
@@ -17,20 +14,9 @@ import type { LoadProgress } from './progress.js';
 /** Mixed-size errors list at most this many files. */
 const kListedFiles = 5;
 
-const kImagePattern = '*/*.{jpg,jpeg,png}';
-
 export interface FolderOptions {
   cacheDir: string;
   onProgress?: (event: LoadProgress) => void;
-}
-
-/** The images of a folder in label order, with a digest of their paths, sizes and mtimes. */
-interface FolderListing {
-  folder: string;
-  classNames: string[];
-  files: string[];
-  labels: Int32Array;
-  digest: Buffer;
 }
 
 /** Loads `trainFolder`, and `testFolder` when given, which must have the same classes. */
@@ -40,17 +26,31 @@ export async function loadFolderDataset(
   options: FolderOptions,
 ): Promise<DatasetSplits> {
   // list both before decoding anything, so a mismatch is reported at once
-  const trainListing = await listFolder(trainFolder);
-  const testListing = testFolder === undefined ? undefined : await listFolder(testFolder);
+  const trainListing = await listFolder(trainFolder, { kind: 'dataset' });
+  const testListing =
+    testFolder === undefined
+      ? undefined
+      : await listFolder(testFolder, {
+          kind: 'test',
+          given: testFolder,
+          trainFolder: trainListing.folder,
+        });
   if (testListing !== undefined) checkSameClasses(trainListing, testListing);
+
+  // anything that is not an image is skipped, and said so
+  for (const listing of testListing ? [trainListing, testListing] : [trainListing]) {
+    const message = skippedNotice(listing);
+    if (message !== undefined) options.onProgress?.({ kind: 'notice', message });
+  }
 
   // the decoding threads, started only if a folder misses the cache
   const decoder = new ImageDecoder();
+  const cache = new CacheUse(options);
   let train: LabelledImages;
   let test: LabelledImages | undefined;
   try {
-    train = await loadListing(trainListing, decoder, options);
-    if (testListing !== undefined) test = await loadListing(testListing, decoder, options);
+    train = await loadListing(trainListing, decoder, cache, options);
+    if (testListing !== undefined) test = await loadListing(testListing, decoder, cache, options);
   } finally {
     await decoder.close();
   }
@@ -60,72 +60,12 @@ export async function loadFolderDataset(
   if (trainShape !== testShape) {
     throw new DatasetError(
       test.source,
-      `test images in ${test.source} are ${testShape} (width x height x channels) but ` +
+      `test images in ${test.source} (--test) are ${testShape} (width x height x channels) but ` +
         `training images in ${train.source} are ${trainShape}; expected one size for both, ` +
         `so resize one of the folders`,
     );
   }
   return { train, test };
-}
-
-async function listFolder(folder: string): Promise<FolderListing> {
-  const root = resolve(folder);
-  const isFolder = await stat(root).then(
-    (stats) => stats.isDirectory(),
-    () => false,
-  );
-  if (!isFolder) {
-    throw new DatasetError(
-      root,
-      `dataset folder ${root} does not exist or is not a folder; expected fashion-mnist, ` +
-        `mnist, or a folder with one subfolder of .jpg/.png images per class`,
-    );
-  }
-
-  // classes are the subfolders, in code-point order; files likewise within each
-  const classNames = (await fastGlob('*', { cwd: root, onlyDirectories: true })).sort(
-    compareCodePoints,
-  );
-  if (classNames.length === 0) {
-    throw new DatasetError(
-      root,
-      `dataset folder ${root} has no class subfolders; expected ${root}/<class>/<image>.jpg ` +
-        `or .png, one subfolder per class`,
-    );
-  }
-  const paths = await fastGlob(kImagePattern, {
-    cwd: root,
-    onlyFiles: true,
-    caseSensitiveMatch: false,
-  });
-  const byClass = new Map(classNames.map((name) => [name, [] as string[]]));
-  for (const path of paths) byClass.get(path.slice(0, path.indexOf('/')))?.push(path);
-  const empty = classNames.filter((name) => byClass.get(name)?.length === 0);
-  if (empty.length > 0) {
-    throw new DatasetError(
-      root,
-      `class folder(s) ${empty.join(', ')} in ${root} have no images; expected .jpg, .jpeg ` +
-        `or .png files directly inside each class folder (a folder of train/ and test/ ` +
-        `splits is passed as the dataset train/ with --test test/)`,
-    );
-  }
-
-  // label order, and the digest that decides whether the cache still fits (synchronous
-  // stat calls: several times faster than thread-pool ones for tens of thousands of files)
-  const files: string[] = [];
-  const labels: number[] = [];
-  const hash = createHash('sha256').update(`${root}\n`);
-  classNames.forEach((name, label) => {
-    for (const path of (byClass.get(name) ?? []).sort(compareCodePoints)) {
-      const file = `${root}/${path}`;
-      const { size, mtimeMs } = statSync(file);
-      files.push(file);
-      labels.push(label);
-      hash.update(`${path}\t${size}\t${mtimeMs}\n`);
-    }
-  });
-  const digest = hash.digest();
-  return { folder: root, classNames, files, labels: Int32Array.from(labels), digest };
 }
 
 function checkSameClasses(train: FolderListing, test: FolderListing): void {
@@ -138,19 +78,50 @@ function checkSameClasses(train: FolderListing, test: FolderListing): void {
   ].filter((text) => text !== '');
   throw new DatasetError(
     test.folder,
-    `test folder ${test.folder} and training folder ${train.folder} have different classes ` +
-      `(${differences.join('; ')}); expected the same class subfolders in both`,
+    `test folder ${test.folder} (--test) and training folder ${train.folder} have ` +
+      `different classes (${differences.join('; ')}); expected the same class subfolders ` +
+      `in both`,
   );
+}
+
+/**
+ * The decoded cache only saves time, so a cache folder that cannot be read or
+ * written never stops a load: the images are decoded anyway, and the first
+ * such problem of a load is reported once, as a notice.
+ */
+class CacheUse {
+  private reported = false;
+
+  constructor(private readonly options: FolderOptions) {}
+
+  failed(error: unknown): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.options.onProgress?.({
+      kind: 'notice',
+      message:
+        `the decoded-image cache in ${this.options.cacheDir} cannot be used: ` +
+        `${describe(error)}; images are decoded without it, again on every run, so pass a ` +
+        `writable folder with --cache-dir (or set SYNCGRAD_CACHE_DIR) to keep them`,
+    });
+  }
 }
 
 /** Reads a listing from the cache when it fits, else decodes it and refreshes the cache. */
 async function loadListing(
   listing: FolderListing,
   decoder: ImageDecoder,
+  cache: CacheUse,
   options: FolderOptions,
 ): Promise<LabelledImages> {
   const cacheFile = imageCacheFile(options.cacheDir, listing.folder);
-  let images = await readImageCache(cacheFile, listing.digest);
+  let images: CachedImages | undefined;
+  let readFailure: unknown;
+  try {
+    images = await readImageCache(cacheFile, listing.digest);
+  } catch (error) {
+    readFailure = error;
+  }
   if (images !== undefined) {
     options.onProgress?.({
       kind: 'cached',
@@ -160,7 +131,13 @@ async function loadListing(
     });
   } else {
     images = await decodeListing(listing, decoder, options.onProgress);
-    await writeImageCache(cacheFile, listing.digest, listing.folder, images);
+    // a failed write names the folder at fault; a failed read only says so when the write works
+    try {
+      await writeImageCache(cacheFile, listing.digest, listing.folder, images);
+      if (readFailure !== undefined) cache.failed(readFailure);
+    } catch (error) {
+      cache.failed(error);
+    }
   }
   return { ...images, source: listing.folder };
 }

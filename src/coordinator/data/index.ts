@@ -17,19 +17,26 @@ export interface LoadOptions {
   test?: string;
   /**
    * A folder searched first for named datasets, holding their files directly or
-   * in a `<name>/` subfolder. Default: none; `$SYNCGRAD_DATA_DIR` is searched next.
+   * in a `<name>/` subfolder; when given (here or in `$SYNCGRAD_DATA_DIR`) it
+   * must exist, else loading a named dataset is an OptionError. Default: none;
+   * `$SYNCGRAD_DATA_DIR` is searched next.
    */
   dataDir?: string;
   /**
-   * Where downloads and decoded images are kept. Default: `$SYNCGRAD_CACHE_DIR`,
-   * else `$XDG_CACHE_HOME/syncgrad`, else `~/.cache/syncgrad`.
+   * Where downloads and decoded images are kept. A folder dataset loads without
+   * its decoded cache when this cannot be used (with a notice); a named dataset
+   * that needs downloading fails with a DatasetError. Default:
+   * `$SYNCGRAD_CACHE_DIR`, else `$XDG_CACHE_HOME/syncgrad`, else `~/.cache/syncgrad`.
    */
   cacheDir?: string;
   /** Download a named dataset into the cache when no folder has it. Default: true. */
   download?: boolean;
   /** Where named datasets are downloaded from. Default: each dataset's official location. */
   baseUrl?: string;
-  /** Receives download and decode progress; nothing is printed without it. Default: none. */
+  /**
+   * Receives download and decode progress, and notices about skipped files or an
+   * unusable cache; nothing is printed without it. Default: none.
+   */
   onProgress?: (event: LoadProgress) => void;
 }
 

@@ -2,11 +2,12 @@
 // IDX files are looked for, where they are downloaded from when absent, and how
 // they become a training and a test set.
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatasetError } from '../../shared/errors.js';
+import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
-import { describe } from './common.js';
-import { downloadFile } from './download.js';
+import { createDirectories, describe, errorCode, removeEmptyDirectories } from './common.js';
+import { CacheFolderError, downloadFile } from './download.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
 import type { LoadProgress } from './progress.js';
 
@@ -95,6 +96,8 @@ export async function loadNamedDataset(
   options: NamedLoadOptions,
 ): Promise<DatasetSplits> {
   const dataset = kDatasets[name];
+  await checkDataDir(name, options.dataDir, '--data-dir');
+  await checkDataDir(name, process.env.SYNCGRAD_DATA_DIR, 'SYNCGRAD_DATA_DIR');
 
   // the first folder holding all four files wins
   const places = searchFolders(name, options);
@@ -113,7 +116,7 @@ export async function loadNamedDataset(
       await downloadNamedDataset(name, options);
       return readSplits(dataset, findFiles(cacheFolder).paths);
     } catch (error) {
-      if (!(error instanceof DatasetError)) throw error;
+      if (!(error instanceof DatasetError) || error instanceof CacheFolderError) throw error;
       downloadProblem = describe(error);
     }
   }
@@ -138,16 +141,63 @@ export interface DownloadOptions {
   onProgress?: (event: LoadProgress) => void;
 }
 
-/** Downloads the gzipped files of `name` that `<cacheDir>/<name>/` lacks, one after another. */
+/**
+ * Downloads the gzipped files of `name` that `<cacheDir>/<name>/` lacks, one
+ * after another. A cache folder that cannot be created is a CacheFolderError;
+ * folders created here are removed again when a download fails and leaves
+ * them empty.
+ */
 export async function downloadNamedDataset(name: DatasetName, options: DownloadOptions) {
   const dataset = kDatasets[name];
   const baseUrl = withSlash(options.baseUrl ?? dataset.baseUrl);
   const checksums = options.checksums ?? dataset.checksums;
   const folder = join(options.cacheDir, name);
-  for (const file of findFiles(folder).missing) {
-    const url = new URL(`${file}.gz`, baseUrl).href;
-    await downloadFile(url, join(folder, `${file}.gz`), checksums[file], options.onProgress);
+  const missing = findFiles(folder).missing;
+  if (missing.length === 0) return;
+
+  let created: string[];
+  try {
+    created = await createDirectories(folder);
+  } catch (error) {
+    throw new CacheFolderError(
+      options.cacheDir,
+      `cannot download ${dataset.title} into the cache folder ${options.cacheDir}: ` +
+        `${describe(error)}; expected a folder syncgrad can create and write to, so pass a ` +
+        `writable folder with --cache-dir (or set SYNCGRAD_CACHE_DIR)`,
+    );
   }
+  try {
+    for (const file of missing) {
+      const url = new URL(`${file}.gz`, baseUrl).href;
+      await downloadFile(url, join(folder, `${file}.gz`), checksums[file], options.onProgress);
+    }
+  } catch (error) {
+    await removeEmptyDirectories(created);
+    throw error;
+  }
+}
+
+/** Fails with an OptionError when a data folder was named but is not a folder. */
+async function checkDataDir(name: DatasetName, dataDir: string | undefined, source: string) {
+  if (!dataDir) return;
+  const found = await stat(dataDir).then(
+    (stats) => (stats.isDirectory() ? undefined : 'is not a folder'),
+    (error: unknown) => {
+      const code = errorCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+      return `cannot be used (${describe(error)})`;
+    },
+  );
+  if (found === undefined) return;
+  const given = source.startsWith('--') ? `${source} ${dataDir}` : `${source} (${dataDir})`;
+  const fix = source.startsWith('--')
+    ? `pass an existing folder, or leave ${source} out`
+    : `point ${source} at an existing folder, or unset it`;
+  throw new OptionError(
+    'data-dir',
+    `${given} ${found}; expected a folder holding the ${kDatasets[name].title} files ` +
+      `(directly or in a ${name}/ subfolder), so ${fix}`,
+  );
 }
 
 /** In order: the data folder option, $SYNCGRAD_DATA_DIR, the cache, system folders. */

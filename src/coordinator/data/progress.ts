@@ -6,7 +6,8 @@ import cliProgress from 'cli-progress';
 /**
  * One step of `loadDataset`, reported through `LoadOptions.onProgress`. Every
  * download and every folder decode ends with an event that has `finished: true`,
- * whether it succeeded or failed.
+ * whether it succeeded or failed; one that failed also has `failed: true`, and
+ * the error that ends the load says why.
  */
 export type LoadProgress =
   | {
@@ -18,6 +19,8 @@ export type LoadProgress =
       /** From the server's Content-Length; absent when it sent none. */
       totalBytes?: number;
       finished: boolean;
+      /** True on the last event of a download that failed. */
+      failed?: boolean;
     }
   | {
       /** Images of a folder decoded so far. */
@@ -26,6 +29,8 @@ export type LoadProgress =
       done: number;
       total: number;
       finished: boolean;
+      /** True on the last event of a decode that failed; `done` counts the images decoded. */
+      failed?: boolean;
     }
   | {
       /** A folder's images were read from the decoded cache instead. */
@@ -33,6 +38,14 @@ export type LoadProgress =
       folder: string;
       cacheFile: string;
       count: number;
+    }
+  | {
+      /**
+       * Something the user should know that does not stop the load: files that
+       * were skipped, or a decoded cache that could not be used. One line.
+       */
+      kind: 'notice';
+      message: string;
     };
 
 /** The part of a writable stream the printer needs; `process.stderr` fits. */
@@ -48,7 +61,8 @@ const kMegabyte = 1024 * 1024;
 /**
  * Returns an `onProgress` callback that prints to `stream`: one bar per
  * download or folder when the stream is a terminal, otherwise a line per tenth
- * done plus a final line.
+ * done plus a final line. A failed task gets no final line (its bar stays
+ * where it stopped); a notice is printed as one line `syncgrad: <message>`.
  */
 export function createProgressPrinter(stream: ProgressStream): (event: LoadProgress) => void {
   const printer = stream.isTTY ? new BarPrinter(stream) : new LinePrinter(stream);
@@ -67,7 +81,9 @@ interface Reading {
   finished: boolean;
 }
 
-function read(event: Exclude<LoadProgress, { kind: 'cached' }>): Reading {
+type TaskEvent = Extract<LoadProgress, { kind: 'download' | 'decode' }>;
+
+function read(event: TaskEvent): Reading {
   if (event.kind === 'download') {
     const received = event.receivedBytes / kMegabyte;
     return {
@@ -91,7 +107,9 @@ function read(event: Exclude<LoadProgress, { kind: 'cached' }>): Reading {
   };
 }
 
-function cachedLine(event: Extract<LoadProgress, { kind: 'cached' }>): string {
+/** The line of an event that is not part of a task's bar. */
+function singleLine(event: Extract<LoadProgress, { kind: 'cached' | 'notice' }>): string {
+  if (event.kind === 'notice') return `syncgrad: ${event.message}\n`;
   const count = event.count.toLocaleString('en-US');
   return `read ${count} decoded images of ${event.folder} from the cache\n`;
 }
@@ -107,14 +125,20 @@ class BarPrinter {
   constructor(private readonly stream: ProgressStream) {}
 
   update(event: LoadProgress): void {
-    if (event.kind === 'cached') {
+    if (event.kind === 'cached' || event.kind === 'notice') {
       this.stop();
-      this.stream.write(cachedLine(event));
+      this.stream.write(singleLine(event));
+      return;
+    }
+
+    // a failed task's bar stops where it was; one not yet drawn is never drawn
+    const reading = read(event);
+    if (event.failed) {
+      if (this.task === reading.task) this.stop();
       return;
     }
 
     // a new download or folder gets a bar of its own
-    const reading = read(event);
     const payload = {
       label: reading.label,
       shown: amount(reading.value, reading.unit),
@@ -154,16 +178,20 @@ class LinePrinter {
   constructor(private readonly stream: ProgressStream) {}
 
   update(event: LoadProgress): void {
-    if (event.kind === 'cached') {
-      this.stream.write(cachedLine(event));
+    if (event.kind === 'cached' || event.kind === 'notice') {
+      this.stream.write(singleLine(event));
       return;
     }
 
-    // the first event of a task, each further tenth, and its end
+    // the first event of a task, each further tenth, and its end unless it failed
     const reading = read(event);
     if (this.task !== reading.task) {
       this.task = reading.task;
       this.step = -1;
+    }
+    if (event.failed) {
+      this.task = '';
+      return;
     }
     const step = reading.finished ? kPlainSteps : Math.floor(reading.fraction * kPlainSteps);
     const percent = Math.floor(reading.fraction * 100);
