@@ -1,11 +1,13 @@
-// Lists an image-folder dataset: its class subfolders, their JPEG and PNG files
-// in label order, a digest that tells the decoded cache whether it still fits,
+// Lists an image-folder dataset with fast-glob: its class subfolders, their
+// JPEG and PNG files in label order, a digest that tells the decoded cache whether it still fits,
 // and the count of everything else found there, which is skipped.
 import { createHash } from 'node:crypto';
-import type { Dirent } from 'node:fs';
 import { statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import fastGlob from 'fast-glob';
+import type { Entry as FastGlobEntry } from 'fast-glob';
+
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import { compareCodePoints, describe } from './common.js';
 import { isDatasetName } from './named.js';
@@ -47,13 +49,27 @@ export async function listFolder(folder: string, role: FolderRole): Promise<Fold
   if (!isFolder) throw missingFolder(root, role);
   const skipped: SkippedEntries = { notImages: 0, hidden: 0, outsideClasses: 0, nestedFolders: 0 };
 
-  // classes are the subfolders, in code-point order
+  // one fast-glob walk, two levels deep
+  const entries = await listEntries(root, what);
   const classNames: string[] = [];
-  for (const entry of await entriesOf(root, what)) {
-    const kind = await kindOf(root, entry);
-    if (entry.name.startsWith('.')) skipped.hidden++;
-    else if (kind === 'folder') classNames.push(entry.name);
-    else skipped.outsideClasses++;
+  const byClass = new Map<string, string[]>();
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    const folder = entry.dirent.isDirectory();
+    if (parts.some((part) => part.startsWith('.'))) {
+      if (parts.at(-1)!.startsWith('.')) skipped.hidden++;
+    } else if (parts.length === 1) {
+      if (folder) classNames.push(parts[0]);
+      else skipped.outsideClasses++;
+    } else if (folder) {
+      skipped.nestedFolders++;
+    } else if (kImageExtension.test(parts[1])) {
+      const images = byClass.get(parts[0]) ?? [];
+      images.push(parts[1]);
+      byClass.set(parts[0], images);
+    } else {
+      skipped.notImages++;
+    }
   }
   classNames.sort(compareCodePoints);
   if (classNames.length === 0) {
@@ -72,17 +88,8 @@ export async function listFolder(folder: string, role: FolderRole): Promise<Fold
   }
 
   // the images of each class, likewise in code-point order
-  const byClass = new Map<string, string[]>();
   for (const name of classNames) {
-    const images: string[] = [];
-    for (const entry of await entriesOf(join(root, name), what)) {
-      const kind = await kindOf(join(root, name), entry);
-      if (entry.name.startsWith('.')) skipped.hidden++;
-      else if (kind === 'folder') skipped.nestedFolders++;
-      else if (kind === 'file' && kImageExtension.test(entry.name)) images.push(entry.name);
-      else skipped.notImages++;
-    }
-    byClass.set(name, images.sort(compareCodePoints));
+    byClass.set(name, (byClass.get(name) ?? []).sort(compareCodePoints));
   }
   const empty = classNames.filter((name) => byClass.get(name)?.length === 0);
   if (empty.length > 0) {
@@ -163,27 +170,28 @@ function likeTraining(role: FolderRole): string {
   return role.kind === 'test' ? `, like the training folder ${role.trainFolder}` : '';
 }
 
-async function entriesOf(folder: string, what: string): Promise<Dirent[]> {
+/**
+ * Every entry of the dataset folder and its class folders (two levels), hidden
+ * ones included so they can be counted, following symbolic links.
+ */
+async function listEntries(root: string, what: string): Promise<FastGlobEntry[]> {
   try {
-    return await readdir(folder, { withFileTypes: true });
+    return await fastGlob('**', {
+      cwd: root,
+      deep: 2,
+      dot: true,
+      onlyFiles: false,
+      objectMode: true,
+      followSymbolicLinks: true,
+      suppressErrors: false,
+    });
   } catch (error) {
     throw new DatasetError(
-      folder,
-      `cannot list ${folder} of ${what} (${describe(error)}); expected a readable folder, so ` +
-        `check its permissions`,
+      root,
+      `cannot list ${what} (${describe(error)}); expected a readable folder, so check its ` +
+        `permissions`,
     );
   }
-}
-
-/** What an entry is, following a symbolic link; a broken link is neither file nor folder. */
-async function kindOf(parent: string, entry: Dirent): Promise<'file' | 'folder' | 'other'> {
-  if (entry.isDirectory()) return 'folder';
-  if (entry.isFile()) return 'file';
-  if (!entry.isSymbolicLink()) return 'other';
-  return stat(join(parent, entry.name)).then(
-    (stats) => (stats.isDirectory() ? 'folder' : stats.isFile() ? 'file' : 'other'),
-    () => 'other' as const,
-  );
 }
 
 function statOrFail(file: string): { size: number; mtimeMs: number } {
