@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 // The syncgrad command line: `syncgrad train` and `syncgrad eval`.
 
-import { availableParallelism } from 'node:os';
-
 import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -63,23 +61,35 @@ async function main(): Promise<void> {
           })
           .option('workers', {
             type: 'string',
-            describe: `Worker threads [default: ${availableParallelism()}, the number of cores]`,
+            describe: 'Worker threads [default: the number of cores]',
           })
-          .option('epochs', { type: 'string', default: '10' })
+          .option('epochs', {
+            type: 'string',
+            default: '10',
+            describe: 'Passes over the training set',
+          })
           .option('batch-size', {
             type: 'string',
             default: '32',
             describe: 'Global batch, split across the workers',
           })
           .option('lr', { type: 'string', default: '0.0005', describe: 'Learning rate' })
-          .option('optimizer', { type: 'string', choices: kOptimizers, default: 'adam' })
+          .option('optimizer', {
+            type: 'string',
+            default: 'adam',
+            describe: `Optimizer: ${kOptimizers.join(', ')}`,
+          })
           .option('momentum', {
             type: 'string',
             default: '0.9',
             describe: 'Momentum of --optimizer momentum',
           })
           .option('hidden', { type: 'string', default: '200,150', describe: 'Hidden layer widths' })
-          .option('seed', { type: 'string', default: '42' })
+          .option('seed', {
+            type: 'string',
+            default: '42',
+            describe: 'Seed of initialization, validation split and shuffles',
+          })
           .option('max-steps', { type: 'string', describe: 'Stop after this many updates' })
           .option('validation-split', {
             type: 'string',
@@ -91,9 +101,8 @@ async function main(): Promise<void> {
           })
           .option('backend', {
             type: 'string',
-            choices: kBackends,
             default: 'wasm',
-            describe: 'TensorFlow.js backend of the workers',
+            describe: `TensorFlow.js backend of the workers: ${kBackends.join(', ')}`,
           })
           .options(dataFlags),
       (argv) => trainCommand(argv as unknown as TrainFlags, controller.signal),
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
     .strict()
     .fail((message, error) => {
       if (error) throw error;
+      message = unknownArguments(message);
       process.stderr.write(
         `syncgrad: ${message}\nRun 'syncgrad --help' or 'syncgrad <command> --help' for the ` +
           `options.\n`,
@@ -132,6 +142,35 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
+/**
+ * yargs names an unknown flag twice, as typed and in camelCase
+ * ("Unknown arguments: max-step, maxStep"); keep the names as typed.
+ */
+function unknownArguments(message: string): string {
+  const match = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!match) return message;
+  const names = match[1].split(', ');
+  const typed = names.filter((name) => !/[A-Z]/.test(name) || !names.includes(kebab(name)));
+  const flags = typed.map((name) => (name.length > 1 ? `--${name}` : `-${name}`));
+  return `unknown option${flags.length > 1 ? 's' : ''} ${flags.join(', ')}`;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** Errors from the operating system (a file, a folder, memory) as one line. */
+function systemErrorLine(error: unknown): string | undefined {
+  if (error instanceof RangeError && /allocation failed/i.test(error.message)) {
+    return 'not enough memory for this model and dataset; use smaller --hidden layers or fewer images';
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return error.message;
+  }
+  return undefined;
+}
+
 main().then(
   () => process.exit(0),
   (error: unknown) => {
@@ -141,6 +180,11 @@ main().then(
     }
     if (error instanceof SyncgradError) {
       process.stderr.write(`syncgrad: ${error.message}\n`);
+      process.exit(1);
+    }
+    const line = systemErrorLine(error);
+    if (line) {
+      process.stderr.write(`syncgrad: ${line}\n`);
       process.exit(1);
     }
     throw error;

@@ -5,6 +5,7 @@ export type { TrainedModel, TrainingSummary } from './coordinator/trainer.js';
 export { trainInWorker } from './coordinator/background.js';
 export type { EpochRecord, StepProgress, TrainOptions } from './coordinator/options.js';
 export type { ClassAccuracy, EvaluationReport } from './coordinator/metrics.js';
+export type { DataSummary, SetSummary } from './coordinator/prepare-data.js';
 export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.js';
 export type { LoadedModel } from './coordinator/model-io.js';
 export { evaluateLoadedModel } from './coordinator/evaluate-model.js';

@@ -2,12 +2,15 @@
 // exit status and no stack trace.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { saveModel } from '../src/coordinator/model-io.js';
+import { train } from '../src/coordinator/trainer.js';
 import { hasStackTrace, runCli } from './helpers/cli.js';
+import { syntheticImages } from './helpers/synthetic.js';
 
 async function expectFailure(
   args: string[],
@@ -41,15 +44,68 @@ test('flag values that cannot work exit 1 with a message naming the flag', async
   await expectFailure(['train', '--lr', '0'], 1, /--lr must be a positive number, got 0/);
 });
 
-test('unknown flags and option values exit 2 with the usage hint', async () => {
+test('unknown option values exit 1 naming the flag and the choices', async () => {
   await expectFailure(
     ['train', '--optimizer', 'adagrad'],
-    2,
-    /Invalid values:[\s\S]*optimizer[\s\S]*syncgrad --help/,
+    1,
+    /--optimizer must be one of adam, sgd, momentum; got 'adagrad'/,
   );
-  await expectFailure(['train', '--backend', 'gpu'], 2, /Invalid values:[\s\S]*backend/);
-  await expectFailure(['train', '--epochz', '3'], 2, /Unknown argument: epochz/);
+  await expectFailure(['train', '--backend', 'gpu'], 1, /--backend must be one of wasm, cpu/);
+});
+
+test('unknown flags exit 2, named once as typed, with the usage hint', async () => {
+  await expectFailure(['train', '--max-step', '3'], 2, /unknown option --max-step\n.*--help/);
   await expectFailure([], 2, /Name a command/);
+});
+
+test('an unusable --out folder is refused before any training, without hanging', async () => {
+  const scratch = await mkdtemp(join(tmpdir(), 'syncgrad-out-'));
+  try {
+    const file = join(scratch, 'a-file');
+    await writeFile(file, 'not a folder');
+    await expectFailure(
+      ['train', '--out', file],
+      1,
+      /--out .*a-file cannot be used as the model folder/,
+    );
+    await expectFailure(['train', '--out', join(file, 'sub')], 1, /--out .*cannot be used/);
+    // procfs makes a recursive mkdir loop forever; the folder check must fail instead
+    await expectFailure(
+      ['train', '--out', '/proc/syncgrad-model'],
+      1,
+      /--out \/proc\/syncgrad-model/,
+    );
+    await expectFailure(['train', '--out', ''], 1, /--out needs a folder name/);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
+
+test('a model folder that is not a whole model is a ModelFileError, not a stack trace', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'syncgrad-badmodel-'));
+  try {
+    for (const contents of ['null', '{}', '{"modelTopology": {}, "weightsManifest": 3}']) {
+      await writeFile(join(folder, 'model.json'), contents);
+      await expectFailure(
+        ['eval', '--model', folder],
+        1,
+        /is JSON but not a TensorFlow.js Layers model/,
+      );
+    }
+
+    // a real model whose weights file lost its end
+    const summary = await train({
+      dataset: syntheticImages(200, 3, 4, 6, 6),
+      workers: 1,
+      maxSteps: 2,
+    });
+    await saveModel(summary.model, folder);
+    const weights = await readFile(join(folder, 'weights.bin'));
+    await writeFile(join(folder, 'weights.bin'), weights.subarray(0, 100));
+    await expectFailure(['eval', '--model', folder], 1, /does not load: .*save the model again/);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
 
 test('a dataset that is not there names where syncgrad looked and how to get it', async () => {

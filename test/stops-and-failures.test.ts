@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import type { DataSummary } from '../src/coordinator/prepare-data.js';
 import { train } from '../src/coordinator/trainer.js';
 import { syntheticImages } from './helpers/synthetic.js';
 
@@ -89,4 +90,51 @@ test('when the default wasm backend cannot load, training falls back to cpu with
   } finally {
     delete process.env.SYNCGRAD_TEST_FAULT;
   }
+});
+
+test('a model too large for memory is an OptionError naming --hidden and the size', async () => {
+  await assert.rejects(train({ dataset: images, workers: 2, hiddenSizes: [1_000_000_000] }), {
+    name: 'OptionError',
+    message: /model of [\d,]+ parameters .* needs [\d.]+ GB of shared memory.*--hidden/,
+  });
+});
+
+test('a dataset of one class is a DatasetError: a classifier needs two', async () => {
+  const oneClass = { ...syntheticImages(50, 1, 2), classNames: ['only'] };
+  await assert.rejects(train({ dataset: oneClass, workers: 1 }), {
+    name: 'DatasetError',
+    message: /has 1 class \(only\); a classifier needs at least 2/,
+  });
+});
+
+test('the data summary names every set before training starts', async () => {
+  const reports: DataSummary[] = [];
+  const summary = await train({
+    dataset: images,
+    workers: 2,
+    maxSteps: 3,
+    onData: (data) => reports.push(data),
+  });
+  assert.equal(reports.length, 1);
+  assert.deepEqual(reports[0], summary.data);
+  // 10% of each class is held out, rounded per class
+  assert.equal(summary.data.train.count + summary.data.validation!.count, 2000);
+  assert.ok(Math.abs(summary.data.validation!.count - 200) <= 5);
+  assert.match(summary.data.validation!.source, /validation split/);
+});
+
+test('the validation split holds out the same fraction of every class', async () => {
+  const { validationSplit } = await import('../src/coordinator/samples.js');
+  const labels = Int32Array.from({ length: 1000 }, (_, index) =>
+    index < 900 ? 0 : 1 + (index % 2),
+  );
+  const { train: kept, validation } = validationSplit(labels, 3, 0.1, 7);
+  const count = (indices: Int32Array, label: number) =>
+    indices.filter((index) => labels[index] === label).length;
+  assert.deepEqual(
+    [0, 1, 2].map((label) => count(validation, label)),
+    [90, 5, 5],
+  );
+  assert.equal(kept.length + validation.length, 1000);
+  assert.deepEqual(validationSplit(labels, 3, 0.1, 7).validation, validation);
 });

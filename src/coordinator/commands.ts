@@ -1,16 +1,20 @@
 // The CLI's commands: flags in, a training run or an evaluation, output for
 // people on stdout (or stderr when --json reserves stdout for one JSON line).
 
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { OptionError } from '../shared/errors.js';
 import type { BackendName } from '../shared/messages.js';
 import type { OptimizerName } from '../shared/optimizers.js';
 import { EpochProgress, perClassTable } from './console-report.js';
+import { ensureDirectory } from './data/common.js';
 import { createProgressPrinter, loadDataset } from './data/index.js';
 import { evaluateLoadedModel, useFastestLocalBackend } from './evaluate-model.js';
 import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
+import type { DataSummary, SetSummary } from './prepare-data.js';
 import { train } from './trainer.js';
 
 export interface TrainFlags {
@@ -70,6 +74,8 @@ function hiddenFlag(text: string): number[] {
 export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Promise<void> {
   const out = flags.json ? process.stderr : process.stdout;
   const started = performance.now();
+  // a model folder that cannot be written is found now, not after training
+  if (flags.out !== undefined) await prepareModelFolder(flags.out);
   let epochs = numberFlag('epochs', flags.epochs);
   const progress = new EpochProgress(out, () => epochs);
   const summary = await train({
@@ -92,6 +98,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     signal,
     onLoadProgress: createProgressPrinter(process.stderr),
     onNotice: (message) => process.stderr.write(`syncgrad: ${message}\n`),
+    onData: (data) => out.write(dataLines(data)),
     onProgress: (step) => {
       epochs = step.epochs;
       progress.update(step);
@@ -103,7 +110,8 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     out.write(`\n${testLine(summary.test)}\n${perClassTable(summary.test)}\n`);
   }
   out.write(
-    `trained ${summary.steps} steps on ${summary.workers} workers (${summary.backend}), ` +
+    `trained ${plural(summary.steps, 'step')} on ${plural(summary.workers, 'worker')} ` +
+      `(${summary.backend}), ` +
       `${Math.round(summary.samplesPerSecond)} samples/s, params ` +
       `${summary.paramsDigest.slice(0, 16)}\n`,
   );
@@ -149,7 +157,9 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
   const images = splits.test ?? splits.train;
   const backend = await useFastestLocalBackend();
   const report = evaluateLoadedModel(model, images);
-  out.write(`${testLine(report)} (${images.source}, ${backend})\n${perClassTable(report)}\n`);
+  out.write(
+    `${testLine(report)}, ${images.source}, ${backend} backend\n${perClassTable(report)}\n`,
+  );
   if (flags.json) {
     process.stdout.write(
       JSON.stringify({
@@ -161,6 +171,43 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
     );
   }
   model.layers.dispose();
+}
+
+/** Which images a run uses, so a wrong folder or dataset shows before training. */
+function dataLines(data: DataSummary): string {
+  const line = (role: string, set: SetSummary | null, note = '') =>
+    set ? `${role.padEnd(10)} ${plural(set.count, 'image')} from ${set.source}${note}\n` : '';
+  const [height, width, channels] = data.train.imageShape;
+  const same = data.validation?.source === data.test?.source;
+  return (
+    line('train', data.train) +
+    line('validation', same ? null : data.validation) +
+    line('test', data.test, same ? ', also the validation data of every epoch' : '') +
+    `images ${height}x${width}x${channels}, ${plural(data.classNames.length, 'class')}\n`
+  );
+}
+
+function plural(count: number, noun: string): string {
+  const suffix = noun.endsWith('s') ? 'es' : 's';
+  return `${count} ${noun}${count === 1 ? '' : suffix}`;
+}
+
+/** Creates the --out folder, or explains why it cannot be used. */
+async function prepareModelFolder(directory: string): Promise<void> {
+  if (directory.trim() === '') {
+    throw new OptionError('out', '--out needs a folder name, got an empty string.');
+  }
+  try {
+    await ensureDirectory(directory);
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OptionError(
+      'out',
+      `--out ${directory} cannot be used as the model folder (${reason}). ` +
+        'Name a folder that exists or can be created, and is writable.',
+    );
+  }
 }
 
 function testLine(report: EvaluationReport): string {

@@ -2,13 +2,14 @@
 // (model.json plus a weights file), so `tf.loadLayersModel` in any
 // TensorFlow.js program can load what syncgrad trains.
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
 
 import { ModelFileError } from '../shared/errors.js';
 import { parameterLayout } from '../shared/layout.js';
+import { ensureDirectory } from './data/common.js';
 import type { TrainedModel } from './trainer.js';
 
 const kModelFile = 'model.json';
@@ -95,7 +96,7 @@ export async function saveModel(
     [kModelFile, JSON.stringify(modelJson)],
   ];
   try {
-    await mkdir(directory, { recursive: true });
+    await ensureDirectory(directory);
     for (const [name, contents] of files) {
       const target = join(directory, name);
       const temporary = `${target}.${process.pid}.tmp`;
@@ -133,6 +134,18 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
         `train --out DIR'.`,
     );
   }
+  if (
+    typeof modelJson !== 'object' ||
+    modelJson === null ||
+    typeof modelJson.modelTopology !== 'object' ||
+    !Array.isArray(modelJson.weightsManifest)
+  ) {
+    throw new ModelFileError(
+      modelPath,
+      `'${modelPath}' is JSON but not a TensorFlow.js Layers model (it needs modelTopology and ` +
+        `weightsManifest). --model must be a folder written by 'syncgrad train --out DIR'.`,
+    );
+  }
   const handler: tf.io.IOHandler = {
     load: () =>
       tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
@@ -145,7 +158,18 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
         return [specs, tf.io.concatenateArrayBuffers(buffers)];
       }),
   };
-  const layers = await tf.loadLayersModel(handler);
+  let layers: tf.LayersModel;
+  try {
+    layers = await tf.loadLayersModel(handler);
+  } catch (error) {
+    if (error instanceof ModelFileError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ModelFileError(
+      directory,
+      `the model in '${directory}' does not load: ${reason}. Its model.json and weights ` +
+        `files do not belong together or are damaged; save the model again with --out.`,
+    );
+  }
   const metadata = (modelJson.userDefinedMetadata ?? {}) as { classNames?: string[] };
   const outputs = layers.outputs[0].shape[1] ?? 0;
   const classNames =

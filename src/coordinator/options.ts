@@ -8,6 +8,7 @@ import type { DatasetSplits, LabelledImages } from '../shared/images.js';
 import type { BackendName } from '../shared/messages.js';
 import type { OptimizerName } from '../shared/optimizers.js';
 import type { LoadProgress } from './data/index.js';
+import type { DataSummary } from './prepare-data.js';
 
 /** Progress inside an epoch, reported about ten times a second. */
 export interface StepProgress {
@@ -82,6 +83,8 @@ export interface TrainOptions {
   onLoadProgress?: (event: LoadProgress) => void;
   /** One-line notices for people, such as a backend falling back to another. */
   onNotice?: (message: string) => void;
+  /** The data about to be trained on, once it is loaded and split. */
+  onData?: (data: DataSummary) => void;
 }
 
 type OptionalKeys =
@@ -92,7 +95,8 @@ type OptionalKeys =
   | 'onEpoch'
   | 'onProgress'
   | 'onLoadProgress'
-  | 'onNotice';
+  | 'onNotice'
+  | 'onData';
 
 export type ResolvedOptions = Required<
   Omit<TrainOptions, OptionalKeys | 'maxSteps' | 'validationSplit'>

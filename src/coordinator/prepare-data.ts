@@ -2,13 +2,13 @@
 // images, the validation split taken, and every set normalized into shared
 // memory for the workers.
 
-import { OptionError } from '../shared/errors.js';
+import { DatasetError, OptionError } from '../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../shared/images.js';
 import type { ModelShape } from '../shared/layout.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { loadDataset } from './data/index.js';
 import type { ResolvedOptions } from './options.js';
-import { toSharedSamples, validationSplit } from './samples.js';
+import { checkLabels, toSharedSamples, validationSplit } from './samples.js';
 
 export async function resolveData(settings: ResolvedOptions): Promise<DatasetSplits> {
   const { dataset, test } = settings;
@@ -43,7 +43,26 @@ export interface EvaluationSet {
   source: 'test' | 'validation';
 }
 
+/** What one set of a run holds, for reports. */
+export interface SetSummary {
+  count: number;
+  source: string;
+  /** Height, width and channels of each image. */
+  imageShape: [number, number, number];
+}
+
+/** The data a run trains and evaluates on, reported before training starts. */
+export interface DataSummary {
+  classNames: string[];
+  train: SetSummary;
+  /** Evaluated after each epoch: the validation split, else the test set. */
+  validation: SetSummary | null;
+  /** Evaluated at the end: the test set, else the validation split. */
+  test: SetSummary | null;
+}
+
 export interface PreparedData {
+  summary: DataSummary;
   images: LabelledImages;
   shape: ModelShape;
   train: SharedSamples;
@@ -55,11 +74,22 @@ export interface PreparedData {
 
 export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): PreparedData {
   const images = splits.train;
-  if (splits.test) checkSameKind(images, splits.test);
+  if (images.classNames.length < 2) {
+    throw new DatasetError(
+      images.source,
+      `${images.source} has ${images.classNames.length} class` +
+        `${images.classNames.length === 1 ? ` (${images.classNames[0]})` : 'es'}; ` +
+        'a classifier needs at least 2. Add a subfolder of images per class.',
+    );
+  }
+  checkLabels(images);
+  if (splits.test) checkLabels(splits.test);
+  const testImages = splits.test && matchChannels(splits.test, images.channels);
+  if (testImages) checkSameKind(images, testImages);
   const fraction = settings.validationSplit ?? (splits.test ? 0 : 0.1);
   const { train, validation } =
     fraction > 0
-      ? validationSplit(images.count, fraction, settings.seed)
+      ? validationSplit(images.labels, images.classNames.length, fraction, settings.seed)
       : { train: undefined, validation: undefined };
   const trainCount = train ? train.length : images.count;
   if (trainCount === 0) {
@@ -77,10 +107,23 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
           source: 'validation' as const,
         }
       : null;
-  const test = splits.test
-    ? { samples: toSharedSamples(splits.test), labels: splits.test.labels, source: 'test' as const }
+  const test = testImages
+    ? { samples: toSharedSamples(testImages), labels: testImages.labels, source: 'test' as const }
     : null;
+  const imageShape: [number, number, number] = [images.height, images.width, images.channels];
+  const describe = (set: EvaluationSet | null): SetSummary | null =>
+    set && {
+      count: set.samples.count,
+      source: set.source === 'test' ? testImages!.source : `${images.source} (validation split)`,
+      imageShape,
+    };
   return {
+    summary: {
+      classNames: images.classNames,
+      train: { count: trainCount, source: images.source, imageShape },
+      validation: describe(held ?? test),
+      test: describe(test ?? held),
+    },
     images,
     shape: {
       inputSize: images.height * images.width * images.channels,
@@ -93,20 +136,42 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
   };
 }
 
+/**
+ * A gray test set next to a colour training set (or the other way round) is
+ * the same kind of data stored two ways; gray images are widened to RGB by
+ * repeating their one channel, so both sets meet the model as RGB.
+ */
+function matchChannels(test: LabelledImages, trainChannels: number): LabelledImages {
+  if (test.channels !== 1 || trainChannels !== 3) return test;
+  const pixels = new Uint8Array(test.pixels.length * 3);
+  for (let i = 0; i < test.pixels.length; i++) {
+    const value = test.pixels[i];
+    pixels[3 * i] = value;
+    pixels[3 * i + 1] = value;
+    pixels[3 * i + 2] = value;
+  }
+  return { ...test, pixels, channels: 3 };
+}
+
 function checkSameKind(train: LabelledImages, test: LabelledImages): void {
   const trainSize = `${train.height}x${train.width}x${train.channels}`;
   const testSize = `${test.height}x${test.width}x${test.channels}`;
   if (trainSize !== testSize) {
+    const fix =
+      train.channels === 1 && test.channels === 3
+        ? 'the training images are gray and the test images in colour; train on colour ' +
+          'images too, or convert the test images to gray'
+        : 'resize one of the sets';
     throw new OptionError(
       'test',
-      `Test images from ${test.source} are ${testSize} but training images are ${trainSize}; ` +
-        `both sets must have one size.`,
+      `test images from ${test.source} are ${testSize} (height x width x channels) but ` +
+        `training images are ${trainSize}; both sets must be of one kind: ${fix}.`,
     );
   }
   if (train.classNames.join('\n') !== test.classNames.join('\n')) {
     throw new OptionError(
       'test',
-      `The test set ${test.source} has classes [${test.classNames.join(', ')}] but the ` +
+      `the test set ${test.source} has classes [${test.classNames.join(', ')}] but the ` +
         `training set has [${train.classNames.join(', ')}].`,
     );
   }

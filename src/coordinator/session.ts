@@ -1,6 +1,9 @@
 // Allocation of a training session's shared memory and the initial weights.
 
 import { randomUUID } from 'node:crypto';
+import { totalmem } from 'node:os';
+
+import { OptionError } from '../shared/errors.js';
 
 import { kControlSlots, kStatsSlotsPerWorker, parameterLayout } from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
@@ -19,6 +22,17 @@ export function allocateSession(
   train: SharedSamples,
 ): SessionMemory {
   const layout = parameterLayout(shape);
+  const floats = layout.count * (1 + optimizerStateSize(optimizer)) + workers * layout.slotStride;
+  const gigabytes = (floats * kFloat) / 2 ** 30;
+  // a model too large for memory should say so, not fail inside an allocation
+  if (gigabytes > 0.75 * (totalmem() / 2 ** 30)) {
+    throw new OptionError(
+      'hidden',
+      `a model of ${layout.count.toLocaleString('en-US')} parameters trained by ${workers} ` +
+        `workers needs ${gigabytes.toFixed(1)} GB of shared memory, more than this machine ` +
+        `can spare (${(totalmem() / 2 ** 30).toFixed(0)} GB in all); use smaller --hidden layers.`,
+    );
+  }
   return {
     id: randomUUID(),
     shape,

@@ -19,7 +19,7 @@ import { resolveOptions } from './options.js';
 import type { EpochRecord, ResolvedOptions, TrainOptions } from './options.js';
 import { requestStop, WorkerPool } from './pool.js';
 import { prepareData, resolveData } from './prepare-data.js';
-import type { PreparedData } from './prepare-data.js';
+import type { DataSummary, PreparedData } from './prepare-data.js';
 import { kStreamShuffle, randomStream, shuffleInPlace } from './random.js';
 import { allocateSession, initializeParameters } from './session.js';
 
@@ -34,6 +34,7 @@ export interface TrainedModel {
 
 export interface TrainingSummary {
   model: TrainedModel;
+  data: DataSummary;
   history: EpochRecord[];
   /** Final evaluation on the test set, else on the validation split, else null. */
   test: EvaluationReport | null;
@@ -60,6 +61,7 @@ export async function train(options: TrainOptions): Promise<TrainingSummary> {
     const [splits, started] = await Promise.all([resolveData(settings), starting]);
     pool = started;
     const data = prepareData(splits, settings);
+    settings.onData?.(data.summary);
     return await runEpochs(pool, pool.backend, data, settings);
   } finally {
     pool ??= await starting.catch(() => undefined);
@@ -179,6 +181,7 @@ async function runEpochs(
 
     const test = data.test ? await pool.evaluate(session, data.test.samples) : null;
     return {
+      data: data.summary,
       model: {
         shape: data.shape,
         inputShape: [data.images.height, data.images.width, data.images.channels],
