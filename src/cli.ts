@@ -162,7 +162,10 @@ function kebab(name: string): string {
 /** Errors from the operating system (a file, a folder, memory) as one line. */
 function systemErrorLine(error: unknown): string | undefined {
   if (error instanceof RangeError && /allocation failed/i.test(error.message)) {
-    return 'not enough memory for this model and dataset; use smaller --hidden layers or fewer images';
+    return (
+      'not enough memory for this model and dataset; ' +
+      'use smaller --hidden layers or fewer images'
+    );
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof Error && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
