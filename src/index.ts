@@ -1,7 +1,7 @@
 // The syncgrad library: data-parallel MLP training across worker threads.
 
 export { train } from './coordinator/trainer.js';
-export type { TrainedModel, TrainingSummary } from './coordinator/trainer.js';
+export type { StepTime, TrainedModel, TrainingSummary } from './coordinator/trainer.js';
 export { trainInWorker } from './coordinator/background.js';
 export type { EpochRecord, StepProgress, TrainOptions } from './coordinator/options.js';
 export type { ClassAccuracy, EvaluationReport } from './coordinator/metrics.js';

@@ -138,3 +138,12 @@ test('the validation split holds out the same fraction of every class', async ()
   assert.equal(kept.length + validation.length, 1000);
   assert.deepEqual(validationSplit(labels, 3, 0.1, 7).validation, validation);
 });
+
+test('the workers report where each step went, within the time the steps took', async () => {
+  const summary = await train({ dataset: images, workers: 2, epochs: 1 });
+  const { computeMilliseconds, waitMilliseconds, updateMilliseconds } = summary.stepTime;
+  assert.ok(computeMilliseconds > 0 && updateMilliseconds > 0 && waitMilliseconds >= 0);
+  // each worker's phases happen inside the epoch's wall time, one after another
+  const perWorker = (computeMilliseconds + waitMilliseconds + updateMilliseconds) * summary.steps;
+  assert.ok(perWorker <= summary.history[0].seconds * 1000, `${perWorker} ms in phases`);
+});

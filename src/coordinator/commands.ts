@@ -133,6 +133,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
       testAccuracy: summary.test?.accuracy ?? null,
       perClass: summary.test?.perClass ?? [],
       samplesPerSecond: summary.samplesPerSecond,
+      stepTime: summary.stepTime,
       history: summary.history,
       paramsDigest: summary.paramsDigest,
       seconds: (performance.now() - started) / 1000,

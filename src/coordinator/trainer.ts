@@ -5,14 +5,18 @@ import { performance } from 'node:perf_hooks';
 
 import { TrainingAbortedError } from '../shared/errors.js';
 import {
+  kStatsComputeMilliseconds,
   kStatsCorrect,
   kStatsLossSum,
   kStatsSlotsPerWorker,
+  kStatsUpdateMilliseconds,
+  kStatsWaitMilliseconds,
   kStepsDone,
 } from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
 import type { SessionMemory } from '../shared/messages.js';
 import { optimizerConfig } from '../shared/optimizers.js';
+import type { OptimizerConfig } from '../shared/optimizers.js';
 import { evaluationReport, parametersDigest } from './metrics.js';
 import type { EvaluationReport } from './metrics.js';
 import { resolveOptions } from './options.js';
@@ -46,13 +50,25 @@ export interface TrainingSummary {
   steps: number;
   globalBatch: number;
   samplesPerSecond: number;
+  /** Where a step's time went, per worker and step, from the workers' own timers. */
+  stepTime: StepTime;
   paramsDigest: string;
+}
+
+/** Mean milliseconds per step and worker in each phase of a step. */
+export interface StepTime {
+  /** Gathering the shard and computing its gradients. */
+  computeMilliseconds: number;
+  /** Waiting at the two barriers for the other workers. */
+  waitMilliseconds: number;
+  /** Reducing and updating the worker's range of the parameters. */
+  updateMilliseconds: number;
 }
 
 /** Trains an MLP data-parallel across worker threads and evaluates it. */
 export async function train(options: TrainOptions): Promise<TrainingSummary> {
   const settings = resolveOptions(options);
-  optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
+  const optimizer = optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
 
   // the workers start and load their backend while the data loads
   const starting = startPool(settings, options.backend === undefined);
@@ -62,7 +78,7 @@ export async function train(options: TrainOptions): Promise<TrainingSummary> {
     pool = started;
     const data = prepareData(splits, settings);
     settings.onData?.(data.summary);
-    return await runEpochs(pool, pool.backend, data, settings);
+    return await runEpochs(pool, optimizer, data, settings);
   } finally {
     pool ??= await starting.catch(() => undefined);
     await pool?.close();
@@ -99,11 +115,10 @@ async function startPool(settings: ResolvedOptions, mayFallBack: boolean): Promi
 
 async function runEpochs(
   pool: WorkerPool,
-  backend: string,
+  optimizer: OptimizerConfig,
   data: PreparedData,
   settings: ResolvedOptions,
 ): Promise<TrainingSummary> {
-  const optimizer = optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
   const session = allocateSession(data.shape, settings.workers, optimizer, data.train);
   const parameters = new Float32Array(session.parameters);
   initializeParameters(data.shape, settings.seed, parameters);
@@ -119,6 +134,11 @@ async function runEpochs(
   const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);
   const history: EpochRecord[] = [];
   const stepLosses: number[] = [];
+  const phaseTime: StepTime = {
+    computeMilliseconds: 0,
+    waitMilliseconds: 0,
+    updateMilliseconds: 0,
+  };
   let updates = 0;
   let trainingSeconds = 0;
   let samplesSeen = 0;
@@ -145,6 +165,7 @@ async function runEpochs(
         .trainSteps(session, settings.batchSize, 0, steps, updates)
         .finally(reporter);
       const seconds = (performance.now() - started) / 1000;
+      addStepTime(phaseTime, new Float64Array(session.stats), settings.workers);
 
       // per-step and per-epoch figures, summed over the workers in rank order
       let lossSum = 0;
@@ -201,11 +222,16 @@ async function runEpochs(
           : null,
       stepLosses,
       workers: settings.workers,
-      backend,
+      backend: pool.backend,
       epochs: history.length,
       steps: updates,
       globalBatch: settings.batchSize,
       samplesPerSecond: samplesSeen / trainingSeconds,
+      stepTime: {
+        computeMilliseconds: phaseTime.computeMilliseconds / (updates * settings.workers),
+        waitMilliseconds: phaseTime.waitMilliseconds / (updates * settings.workers),
+        updateMilliseconds: phaseTime.updateMilliseconds / (updates * settings.workers),
+      },
       paramsDigest: parametersDigest(parameters),
     };
   } catch (error) {
@@ -213,6 +239,16 @@ async function runEpochs(
     throw error;
   } finally {
     settings.signal?.removeEventListener('abort', stopOnAbort);
+  }
+}
+
+/** Adds the workers' phase timers of one epoch (milliseconds summed over steps) to `total`. */
+function addStepTime(total: StepTime, stats: Float64Array, workers: number): void {
+  for (let worker = 0; worker < workers; worker++) {
+    const base = worker * kStatsSlotsPerWorker;
+    total.computeMilliseconds += stats[base + kStatsComputeMilliseconds];
+    total.waitMilliseconds += stats[base + kStatsWaitMilliseconds];
+    total.updateMilliseconds += stats[base + kStatsUpdateMilliseconds];
   }
 }
 

@@ -66,8 +66,6 @@ export interface TrainStepsResult {
   lossSums: Float64Array;
   /** Samples this worker predicted correctly, per step. */
   correct: Float64Array;
-  /** Tensors alive in this worker's TensorFlow.js engine after the task. */
-  liveTensors: number;
 }
 
 /** Forward pass over samples `[start, end)` of a shared sample set. */

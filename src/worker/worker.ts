@@ -28,6 +28,7 @@ import type {
 } from '../shared/messages.js';
 import { applyUpdate } from '../shared/optimizers.js';
 import { loadBackend } from './backend.js';
+import type { Tf } from './backend.js';
 import { arriveAndWait } from './barrier.js';
 import type { GradientEngine, ShardRows } from './engine.js';
 import { TfjsEngine } from './tfjs-engine.js';
@@ -56,13 +57,13 @@ export default async function runTask(
 ): Promise<TrainStepsResult | EvaluateResult | ProbeResult> {
   const tf = await loadBackend(task.backend);
   if (task.kind === 'probe') return { backend: tf.getBackend(), threadId };
-  if (current?.id !== task.session.id)
-    current = openSession(task.session, new TfjsEngine(tf, parameterLayout(task.session.shape)));
+  if (current?.id !== task.session.id) current = openSession(task.session, tf);
   return task.kind === 'train' ? train(task, current) : evaluate(task, current);
 }
 
-function openSession(memory: SessionMemory, engine: GradientEngine): SessionViews {
+function openSession(memory: SessionMemory, tf: Tf): SessionViews {
   const layout = parameterLayout(memory.shape);
+  const engine: GradientEngine = new TfjsEngine(tf, layout);
   const rowsCapacity = 1024;
   return {
     id: memory.id,
@@ -143,7 +144,7 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
     stats[statsBase + kStatsWaitMilliseconds] +=
       reduceStarted - computed + (performance.now() - updated);
   }
-  return { lossSums, correct, liveTensors: views.engine.liveTensors() };
+  return { lossSums, correct };
 }
 
 /** Copies `count` samples, in epoch order from position `first`, into scratch rows. */

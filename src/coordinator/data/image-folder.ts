@@ -163,7 +163,7 @@ function checkOneSize(folder: string, files: string[], shapes: string[]): void {
   const [majority, majorityCount] = [...counts].reduce((best, each) =>
     each[1] > best[1] ? each : best,
   );
-  const odd = files.flatMap((file, index) => (shapes[index] === majority ? [] : [index]));
+  const odd = shapes.flatMap((shape, index) => (shape === majority ? [] : [index]));
   const listed = odd.slice(0, kListedFiles).map((index) => `  - ${files[index]}: ${shapes[index]}`);
   const more = odd.length > kListedFiles ? `\n  ... and ${odd.length - kListedFiles} more` : '';
   throw new DatasetError(
