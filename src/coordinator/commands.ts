@@ -15,6 +15,7 @@ import { evaluateLoadedModel, useFastestLocalBackend } from './evaluate-model.js
 import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
 import type { DataSummary, SetSummary } from './prepare-data.js';
+import { checkHiddenSizes } from './options.js';
 import { train } from './trainer.js';
 
 export interface TrainFlags {
@@ -60,14 +61,8 @@ export function numberFlag(flag: string, text: string | undefined): number | und
 }
 
 function hiddenFlag(text: string): number[] {
-  const sizes = text.split(',').map((part) => Number(part.trim()));
-  if (text.trim() === '' || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-    throw new OptionError(
-      'hidden',
-      `--hidden must list positive whole layer widths separated by commas, got '${text}'. ` +
-        `Example: --hidden 200,150.`,
-    );
-  }
+  const sizes = text.trim() === '' ? [] : text.split(',').map((part) => Number(part.trim()));
+  checkHiddenSizes(sizes, text);
   return sizes;
 }
 

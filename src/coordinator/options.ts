@@ -151,16 +151,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   if (!Number.isInteger(resolved.seed)) {
     throw new OptionError('seed', `--seed must be a whole number, got ${resolved.seed}.`);
   }
-  if (
-    resolved.hiddenSizes.length === 0 ||
-    resolved.hiddenSizes.some((size) => !Number.isInteger(size) || size < 1)
-  ) {
-    throw new OptionError(
-      'hidden',
-      `--hidden must list positive whole layer widths separated by commas, got ` +
-        `'${resolved.hiddenSizes.join(',')}'. Example: --hidden 200,150.`,
-    );
-  }
+  checkHiddenSizes(resolved.hiddenSizes, resolved.hiddenSizes.join(','));
   const split = resolved.validationSplit;
   if (split !== undefined && !(split >= 0 && split < 1)) {
     throw new OptionError(
@@ -172,6 +163,17 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
   oneOf('backend', resolved.backend, kBackends);
   oneOf('optimizer', resolved.optimizer, kOptimizers);
   return resolved;
+}
+
+/** Rejects hidden widths that are not positive whole numbers; `given` is what the user wrote. */
+export function checkHiddenSizes(sizes: number[], given: string): void {
+  if (sizes.length === 0 || sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new OptionError(
+      'hidden',
+      `--hidden must list positive whole layer widths separated by commas, got '${given}'. ` +
+        `Example: --hidden 200,150.`,
+    );
+  }
 }
 
 function wholeNumber(flag: string, value: number, minimum: number, hint: string): void {
