@@ -7,7 +7,7 @@ import { hideBin } from 'yargs/helpers';
 
 import { evalCommand, trainCommand } from './coordinator/commands.js';
 import type { EvalFlags, TrainFlags } from './coordinator/commands.js';
-import { kBackends, kOptimizers } from './coordinator/options.js';
+import { kBackends, kEngines, kOptimizers } from './coordinator/options.js';
 import { SyncgradError, TrainingAbortedError } from './shared/errors.js';
 
 const dataFlags = {
@@ -99,10 +99,18 @@ async function main(): Promise<void> {
             type: 'string',
             describe: 'Save the model (TensorFlow.js Layers format) into this folder',
           })
+          .option('engine', {
+            type: 'string',
+            default: 'auto',
+            describe:
+              `Gradient engine: ${kEngines.join(', ')} (auto: onnx, the native one, when it ` +
+              `loads, else tfjs)`,
+          })
           .option('backend', {
             type: 'string',
-            default: 'wasm',
-            describe: `TensorFlow.js backend of the workers: ${kBackends.join(', ')}`,
+            describe:
+              `TensorFlow.js backend of the tfjs engine: ${kBackends.join(', ')} ` +
+              `[default: wasm; giving one selects --engine tfjs]`,
           })
           .options(dataFlags),
       (argv) => trainCommand(argv as unknown as TrainFlags, controller.signal),

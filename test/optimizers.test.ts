@@ -1,16 +1,28 @@
-// The shared-memory optimizers against TensorFlow.js's own optimizers fed the
-// same gradients, step by step.
+// The shared-memory all-reduce and optimizer kernels against TensorFlow.js's
+// own optimizers fed the same mean gradients, step by step.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { applyUpdate, optimizerConfig, optimizerStateSize } from '../src/shared/optimizers.js';
+import { parameterLayout, parameterRange } from '../src/shared/layout.js';
+import {
+  applyUpdate,
+  createModelMemory,
+  optimizerConfig,
+  parameterView,
+  reduceGradients,
+  slotView,
+} from '../src/shared/optimizers.js';
 import type { OptimizerConfig } from '../src/shared/optimizers.js';
 import { noise } from './helpers/synthetic.js';
 
-const kCount = 257;
+// 16 inputs, 15 hidden units, 1 output: 16·15 + 15 + 15 + 1 = 271 parameters,
+// not a whole number of cache lines or vectors, so the padded tail is exercised
+const kShape = { inputSize: 16, hiddenSizes: [15], outputSize: 1 };
+const kLayout = parameterLayout(kShape);
+const kCount = kLayout.count;
 const kSteps = 20;
 
 function tfjsOptimizer(config: OptimizerConfig): tf.Optimizer {
@@ -27,18 +39,32 @@ for (const name of ['adam', 'sgd', 'momentum']) {
     const next = noise(3);
     const start = Float32Array.from({ length: kCount }, () => next() - 0.5);
 
-    const parameters = start.slice();
-    const state = new Float32Array(Math.max(1, optimizerStateSize(config) * kCount));
+    // three workers' slots: the mean gradient is the sum of the slots over 48
+    const workers = 3;
+    const model = createModelMemory(kLayout, config, workers);
+    const parameters = parameterView(model, kCount);
+    parameters.set(start);
     const variable = tf.variable(tf.tensor1d(start));
     const optimizer = tfjsOptimizer(config);
 
     for (let step = 1; step <= kSteps; step++) {
-      const gradients = Float32Array.from({ length: kCount }, () => (next() - 0.5) * 2);
-      // split the update in two ranges, as two workers would apply it
-      const slots = { values: gradients, slots: 1, stride: kCount, scale: 1 };
-      applyUpdate(config, step, parameters, state, slots, 0, 100);
-      applyUpdate(config, step, parameters, state, slots, 100, kCount);
-      const gradient = tf.tensor1d(gradients);
+      const mean = new Float32Array(kCount);
+      for (let rank = 0; rank < workers; rank++) {
+        const slot = Float32Array.from({ length: kCount }, () => (next() - 0.5) * 2);
+        slotView(model, rank, kCount).set(slot);
+        for (let i = 0; i < kCount; i++) mean[i] += slot[i];
+      }
+      for (let i = 0; i < kCount; i++) mean[i] /= 48;
+      // each worker reduces and updates its own range, as in training
+      for (let rank = 0; rank < workers; rank++) {
+        const [first, last] = parameterRange(kCount, rank, workers);
+        reduceGradients(model, rank, first, last, 1 / 48);
+      }
+      for (let rank = 0; rank < workers; rank++) {
+        const [first, last] = parameterRange(kCount, rank, workers);
+        applyUpdate(config, step, model, rank, first, last);
+      }
+      const gradient = tf.tensor1d(mean);
       optimizer.applyGradients({ [variable.name]: gradient });
       gradient.dispose();
     }

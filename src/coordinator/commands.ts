@@ -16,6 +16,7 @@ import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
 import type { DataSummary, SetSummary } from './prepare-data.js';
 import { checkHiddenSizes } from './options.js';
+import type { EngineChoice } from './options.js';
 import { train } from './trainer.js';
 
 export interface TrainFlags {
@@ -35,7 +36,8 @@ export interface TrainFlags {
   maxSteps?: string;
   validationSplit?: string;
   out?: string;
-  backend: string;
+  engine: string;
+  backend?: string;
   json: boolean;
 }
 
@@ -89,7 +91,8 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     seed: numberFlag('seed', flags.seed),
     maxSteps: numberFlag('max-steps', flags.maxSteps),
     validationSplit: numberFlag('validation-split', flags.validationSplit),
-    backend: flags.backend as BackendName,
+    engine: flags.engine as EngineChoice,
+    backend: flags.backend as BackendName | undefined,
     signal,
     onLoadProgress: createProgressPrinter(process.stderr),
     onNotice: (message) => process.stderr.write(`syncgrad: ${message}\n`),
@@ -106,7 +109,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
   }
   out.write(
     `trained ${plural(summary.steps, 'step')} on ${plural(summary.workers, 'worker')} ` +
-      `(${summary.backend}), ` +
+      `(${summary.engine === 'onnx' ? 'onnx engine' : `tfjs engine, ${summary.backend}`}), ` +
       `${Math.round(summary.samplesPerSecond)} samples/s, params ` +
       `${summary.paramsDigest.slice(0, 16)}\n`,
   );
@@ -119,6 +122,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
   if (flags.json) {
     const report = {
       workers: summary.workers,
+      engine: summary.engine,
       backend: summary.backend,
       epochs: summary.epochs,
       steps: summary.steps,

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 
 import { OptionError } from '../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../shared/images.js';
-import type { BackendName } from '../shared/messages.js';
+import type { BackendName, EngineName } from '../shared/messages.js';
 import type { OptimizerName } from '../shared/optimizers.js';
 import type { LoadProgress } from './data/index.js';
 import type { DataSummary } from './prepare-data.js';
@@ -74,7 +74,14 @@ export interface TrainOptions {
    * otherwise 0.1.
    */
   validationSplit?: number;
-  /** TensorFlow.js backend in the workers. Default 'wasm'. */
+  /**
+   * Gradient engine of the workers: 'onnx' (onnxruntime's native CPU build),
+   * 'tfjs' (TensorFlow.js on `backend`), or 'auto', which picks onnx when it
+   * loads and tfjs otherwise, with a notice. Default 'auto'; an explicit
+   * `backend` with 'auto' means tfjs.
+   */
+  engine?: EngineChoice;
+  /** TensorFlow.js backend of the tfjs engine. Default 'wasm'. */
   backend?: BackendName;
   /** Aborting stops training after the step in progress. */
   signal?: AbortSignal;
@@ -106,6 +113,9 @@ export type ResolvedOptions = Required<
     validationSplit: number | undefined;
   };
 
+export type EngineChoice = EngineName | 'auto';
+
+export const kEngines: EngineChoice[] = ['auto', 'onnx', 'tfjs'];
 export const kBackends: BackendName[] = ['wasm', 'cpu', 'tensorflow'];
 export const kOptimizers: OptimizerName[] = ['adam', 'sgd', 'momentum'];
 
@@ -125,6 +135,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     seed: options.seed ?? 42,
     maxSteps: options.maxSteps ?? Number.POSITIVE_INFINITY,
     validationSplit: options.validationSplit,
+    engine: options.engine ?? (options.backend === undefined ? 'auto' : 'tfjs'),
     backend: options.backend ?? 'wasm',
   };
 
@@ -160,7 +171,15 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
         `--validation-split 0.1.`,
     );
   }
+  oneOf('engine', resolved.engine, kEngines);
   oneOf('backend', resolved.backend, kBackends);
+  if (resolved.engine === 'onnx' && options.backend !== undefined) {
+    throw new OptionError(
+      'backend',
+      `--backend ${options.backend} selects a TensorFlow.js backend, but --engine onnx does ` +
+        `not use TensorFlow.js. Leave out --backend, or use --engine tfjs.`,
+    );
+  }
   oneOf('optimizer', resolved.optimizer, kOptimizers);
   return resolved;
 }

@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 import { Piscina } from 'piscina';
 
-import { BackendError } from '../shared/errors.js';
+import { BackendError, EngineError } from '../shared/errors.js';
 import { kBarrierGeneration, kStopRequest } from '../shared/layout.js';
 import type {
   BackendName,
+  EngineName,
   EvaluateResult,
   ProbeResult,
   SessionMemory,
@@ -33,6 +34,7 @@ export class WorkerPool {
 
   constructor(
     readonly workers: number,
+    readonly engine: EngineName,
     readonly backend: BackendName,
   ) {
     this.pool = new Piscina({
@@ -44,17 +46,23 @@ export class WorkerPool {
     });
   }
 
-  /** Loads the backend on every thread, so a failure surfaces before any data moves. */
+  /** Loads the engine on every thread, so a failure surfaces before any data moves. */
   async probe(): Promise<ProbeResult[]> {
     const tasks = Array.from({ length: this.workers }, () =>
-      this.pool.run({ kind: 'probe', backend: this.backend }),
+      this.pool.run({ kind: 'probe', engine: this.engine, backend: this.backend }),
     );
     try {
       return (await Promise.all(tasks)) as ProbeResult[];
     } catch (error) {
       // errors lose their class on the way out of a thread; the message stays
-      throw new BackendError(error instanceof Error ? error.message : String(error));
+      const message = error instanceof Error ? error.message : String(error);
+      throw this.engine === 'onnx' ? new EngineError(message) : new BackendError(message);
     }
+  }
+
+  /** What the workers run, as reports print it: 'onnx' or 'tfjs (wasm)'. */
+  get description(): string {
+    return this.engine === 'onnx' ? 'onnx' : `tfjs (${this.backend})`;
   }
 
   /**
@@ -74,6 +82,7 @@ export class WorkerPool {
       this.pool
         .run({
           kind: 'train',
+          engine: this.engine,
           backend: this.backend,
           session,
           rank,
@@ -97,6 +106,7 @@ export class WorkerPool {
       const end = Math.floor((samples.count * (rank + 1)) / this.workers);
       return this.pool.run({
         kind: 'evaluate',
+        engine: this.engine,
         backend: this.backend,
         session,
         samples,

@@ -5,14 +5,21 @@ import { totalmem } from 'node:os';
 
 import { OptionError } from '../shared/errors.js';
 
-import { kControlSlots, kStatsSlotsPerWorker, parameterLayout } from '../shared/layout.js';
+import {
+  kControlSlots,
+  kStatsSlotsPerWorker,
+  kWasmPageBytes,
+  modelMemoryLayout,
+  parameterLayout,
+} from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
 import type { SessionMemory, SharedSamples } from '../shared/messages.js';
 import { optimizerStateSize } from '../shared/optimizers.js';
 import type { OptimizerConfig } from '../shared/optimizers.js';
 import { randomStream, kStreamInitialization, uniform } from './random.js';
 
-const kFloat = Float32Array.BYTES_PER_ELEMENT;
+/** 4 GiB, the most a 32-bit WebAssembly memory can address. */
+const kMaxWasmPages = 65536;
 
 /** Allocates every shared buffer of a session; the parameters start at zero. */
 export function allocateSession(
@@ -22,9 +29,18 @@ export function allocateSession(
   train: SharedSamples,
 ): SessionMemory {
   const layout = parameterLayout(shape);
-  const floats = layout.count * (1 + optimizerStateSize(optimizer)) + workers * layout.slotStride;
-  const gigabytes = (floats * kFloat) / 2 ** 30;
+  const model = modelMemoryLayout(layout, optimizerStateSize(optimizer), workers);
+  const gigabytes = (model.pages * kWasmPageBytes) / 2 ** 30;
   // a model too large for memory should say so, not fail inside an allocation
+  if (model.pages > kMaxWasmPages) {
+    throw new OptionError(
+      'hidden',
+      `a model of ${layout.count.toLocaleString('en-US')} parameters trained by ${workers} ` +
+        `workers needs ${gigabytes.toFixed(1)} GB for its parameters, optimizer state and ` +
+        `gradients, more than the 4 GB a WebAssembly memory can hold; use smaller --hidden ` +
+        `layers or fewer --workers.`,
+    );
+  }
   if (gigabytes > 0.75 * (totalmem() / 2 ** 30)) {
     throw new OptionError(
       'hidden',
@@ -38,11 +54,7 @@ export function allocateSession(
     shape,
     workers,
     optimizer,
-    parameters: new SharedArrayBuffer(layout.count * kFloat),
-    gradients: new SharedArrayBuffer(workers * layout.slotStride * kFloat),
-    optimizerState: new SharedArrayBuffer(
-      Math.max(1, optimizerStateSize(optimizer) * layout.count) * kFloat,
-    ),
+    model: new WebAssembly.Memory({ initial: model.pages, maximum: model.pages, shared: true }),
     control: new SharedArrayBuffer(kControlSlots * Int32Array.BYTES_PER_ELEMENT),
     stats: new SharedArrayBuffer(workers * kStatsSlotsPerWorker * Float64Array.BYTES_PER_ELEMENT),
     order: new SharedArrayBuffer(train.count * Int32Array.BYTES_PER_ELEMENT),

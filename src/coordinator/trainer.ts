@@ -5,27 +5,32 @@ import { performance } from 'node:perf_hooks';
 
 import { TrainingAbortedError } from '../shared/errors.js';
 import {
+  kStatsAllReduceMilliseconds,
   kStatsComputeMilliseconds,
   kStatsCorrect,
+  kStatsGatherMilliseconds,
   kStatsLossSum,
   kStatsSlotsPerWorker,
   kStatsUpdateMilliseconds,
   kStatsWaitMilliseconds,
   kStepsDone,
 } from '../shared/layout.js';
+import { parameterLayout } from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
-import type { SessionMemory } from '../shared/messages.js';
+import type { EngineName, SessionMemory } from '../shared/messages.js';
 import { optimizerConfig } from '../shared/optimizers.js';
 import type { OptimizerConfig } from '../shared/optimizers.js';
 import { evaluationReport, parametersDigest } from './metrics.js';
 import type { EvaluationReport } from './metrics.js';
 import { resolveOptions } from './options.js';
 import type { EpochRecord, ResolvedOptions, TrainOptions } from './options.js';
-import { requestStop, WorkerPool } from './pool.js';
+import { requestStop } from './pool.js';
+import type { WorkerPool } from './pool.js';
 import { prepareData, resolveData } from './prepare-data.js';
 import type { DataSummary, PreparedData } from './prepare-data.js';
 import { kStreamShuffle, randomStream, shuffleInPlace } from './random.js';
 import { allocateSession, initializeParameters } from './session.js';
+import { startPool } from './start-pool.js';
 
 /** A trained model: its shape, its classes and a copy of its parameters. */
 export interface TrainedModel {
@@ -45,6 +50,8 @@ export interface TrainingSummary {
   /** Mean loss of every update's global batch, in order. */
   stepLosses: number[];
   workers: number;
+  engine: EngineName;
+  /** The TensorFlow.js backend of the tfjs engine, 'native' for onnx. */
   backend: string;
   epochs: number;
   steps: number;
@@ -55,14 +62,27 @@ export interface TrainingSummary {
   paramsDigest: string;
 }
 
-/** Mean milliseconds per step and worker in each phase of a step. */
+/**
+ * Mean milliseconds per step in each part of a step, averaged over workers.
+ * The parts add up to the wall time of a step.
+ */
 export interface StepTime {
-  /** Gathering the shard and computing its gradients. */
+  /** Copying the shard's samples out of the shared training set. */
+  gatherMilliseconds: number;
+  /** The engine's forward and backward pass over the shard. */
   computeMilliseconds: number;
-  /** Waiting at the two barriers for the other workers. */
+  /** Waiting at the first barrier for the slowest worker's gradients. */
   waitMilliseconds: number;
-  /** Reducing and updating the worker's range of the parameters. */
+  /**
+   * The all-reduce: gradients into shared memory and parameters back out of
+   * it (onnx engine), the reduce-scatter over all slots, and the second
+   * barrier, where every range has been updated.
+   */
+  allReduceMilliseconds: number;
+  /** The optimizer update of the worker's parameter range. */
   updateMilliseconds: number;
+  /** The rest of the wall time: starting each epoch's tasks on the pool, progress. */
+  overheadMilliseconds: number;
 }
 
 /** Trains an MLP data-parallel across worker threads and evaluates it. */
@@ -70,8 +90,8 @@ export async function train(options: TrainOptions): Promise<TrainingSummary> {
   const settings = resolveOptions(options);
   const optimizer = optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
 
-  // the workers start and load their backend while the data loads
-  const starting = startPool(settings, options.backend === undefined);
+  // the workers start and load their engine while the data loads
+  const starting = startPool(settings, options.backend !== undefined);
   let pool: WorkerPool | undefined;
   try {
     const [splits, started] = await Promise.all([resolveData(settings), starting]);
@@ -85,34 +105,6 @@ export async function train(options: TrainOptions): Promise<TrainingSummary> {
   }
 }
 
-/**
- * A pool whose threads have all loaded the backend. When the backend was
- * left to its default and wasm cannot load, the pure JavaScript cpu backend
- * takes over, with a notice, rather than the run failing.
- */
-async function startPool(settings: ResolvedOptions, mayFallBack: boolean): Promise<WorkerPool> {
-  const pool = new WorkerPool(settings.workers, settings.backend);
-  try {
-    await pool.probe();
-    return pool;
-  } catch (error) {
-    await pool.close();
-    if (!mayFallBack || settings.backend !== 'wasm') throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    settings.onNotice?.(
-      `the wasm backend failed to load (${reason}); training on the slower cpu backend`,
-    );
-    const fallback = new WorkerPool(settings.workers, 'cpu');
-    try {
-      await fallback.probe();
-    } catch (fallbackError) {
-      await fallback.close();
-      throw fallbackError;
-    }
-    return fallback;
-  }
-}
-
 async function runEpochs(
   pool: WorkerPool,
   optimizer: OptimizerConfig,
@@ -120,7 +112,7 @@ async function runEpochs(
   settings: ResolvedOptions,
 ): Promise<TrainingSummary> {
   const session = allocateSession(data.shape, settings.workers, optimizer, data.train);
-  const parameters = new Float32Array(session.parameters);
+  const parameters = new Float32Array(session.model.buffer, 0, parameterLayout(data.shape).count);
   initializeParameters(data.shape, settings.seed, parameters);
 
   const control = new Int32Array(session.control);
@@ -135,9 +127,12 @@ async function runEpochs(
   const history: EpochRecord[] = [];
   const stepLosses: number[] = [];
   const phaseTime: StepTime = {
+    gatherMilliseconds: 0,
     computeMilliseconds: 0,
     waitMilliseconds: 0,
+    allReduceMilliseconds: 0,
     updateMilliseconds: 0,
+    overheadMilliseconds: 0,
   };
   let updates = 0;
   let trainingSeconds = 0;
@@ -222,16 +217,13 @@ async function runEpochs(
           : null,
       stepLosses,
       workers: settings.workers,
-      backend: pool.backend,
+      engine: pool.engine,
+      backend: pool.engine === 'onnx' ? 'native' : pool.backend,
       epochs: history.length,
       steps: updates,
       globalBatch: settings.batchSize,
       samplesPerSecond: samplesSeen / trainingSeconds,
-      stepTime: {
-        computeMilliseconds: phaseTime.computeMilliseconds / (updates * settings.workers),
-        waitMilliseconds: phaseTime.waitMilliseconds / (updates * settings.workers),
-        updateMilliseconds: phaseTime.updateMilliseconds / (updates * settings.workers),
-      },
+      stepTime: meanStepTime(phaseTime, updates, settings.workers, trainingSeconds),
       paramsDigest: parametersDigest(parameters),
     };
   } catch (error) {
@@ -246,10 +238,28 @@ async function runEpochs(
 function addStepTime(total: StepTime, stats: Float64Array, workers: number): void {
   for (let worker = 0; worker < workers; worker++) {
     const base = worker * kStatsSlotsPerWorker;
+    total.gatherMilliseconds += stats[base + kStatsGatherMilliseconds];
     total.computeMilliseconds += stats[base + kStatsComputeMilliseconds];
     total.waitMilliseconds += stats[base + kStatsWaitMilliseconds];
+    total.allReduceMilliseconds += stats[base + kStatsAllReduceMilliseconds];
     total.updateMilliseconds += stats[base + kStatsUpdateMilliseconds];
   }
+}
+
+/** Per-step means of the summed timers; the overhead is what the workers' timers miss. */
+function meanStepTime(total: StepTime, steps: number, workers: number, seconds: number): StepTime {
+  const perStep = (milliseconds: number) => milliseconds / (steps * workers);
+  const mean: StepTime = {
+    gatherMilliseconds: perStep(total.gatherMilliseconds),
+    computeMilliseconds: perStep(total.computeMilliseconds),
+    waitMilliseconds: perStep(total.waitMilliseconds),
+    allReduceMilliseconds: perStep(total.allReduceMilliseconds),
+    updateMilliseconds: perStep(total.updateMilliseconds),
+    overheadMilliseconds: 0,
+  };
+  const inWorkers = Object.values(mean).reduce((sum, value) => sum + value, 0);
+  mean.overheadMilliseconds = Math.max(0, (seconds * 1000) / steps - inWorkers);
+  return mean;
 }
 
 /** Polls the shared counters about ten times a second; returns the function that stops it. */

@@ -56,3 +56,8 @@ export class TrainingAbortedError extends SyncgradError {
 export class BackendError extends SyncgradError {
   override name = 'BackendError';
 }
+
+/** The requested gradient engine cannot load in worker threads on this machine. */
+export class EngineError extends SyncgradError {
+  override name = 'EngineError';
+}

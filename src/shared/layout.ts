@@ -74,6 +74,46 @@ export function parameterRange(count: number, rank: number, workers: number): [n
 }
 
 /**
+ * The model block of a session: one shared WebAssembly.Memory holding the
+ * parameters, then the optimizer's state (`stateBlocks` vectors: Adam's two
+ * moments, momentum's velocity), then one gradient slot per worker. Every
+ * region is `slotStride` floats and starts on a cache line. They share one
+ * WebAssembly memory so the SIMD update kernels (update-kernels.wat) can work
+ * on them in place; the padding after `count` floats stays zero, which lets
+ * the kernels round a range up to whole 4-float vectors.
+ */
+export interface ModelMemoryLayout {
+  parametersByteOffset: number;
+  /** Start of state block `b` is `stateByteOffset + b × slotBytes`. */
+  stateByteOffset: number;
+  /** Start of worker `rank`'s slot is `gradientsByteOffset + rank × slotBytes`. */
+  gradientsByteOffset: number;
+  slotBytes: number;
+  /** WebAssembly pages of 64 KiB the memory needs. */
+  pages: number;
+}
+
+export const kWasmPageBytes = 65536;
+
+export function modelMemoryLayout(
+  layout: ParameterLayout,
+  stateBlocks: number,
+  workers: number,
+): ModelMemoryLayout {
+  const slotBytes = layout.slotStride * Float32Array.BYTES_PER_ELEMENT;
+  const stateByteOffset = slotBytes;
+  const gradientsByteOffset = stateByteOffset + stateBlocks * slotBytes;
+  const byteLength = gradientsByteOffset + workers * slotBytes;
+  return {
+    parametersByteOffset: 0,
+    stateByteOffset,
+    gradientsByteOffset,
+    slotBytes,
+    pages: Math.max(1, Math.ceil(byteLength / kWasmPageBytes)),
+  };
+}
+
+/**
  * The half-open range of a global batch of `batchSize` samples that worker
  * `rank` computes: contiguous shards whose sizes differ by at most one. A shard
  * can be empty when the batch (the last of an epoch) has fewer samples than
@@ -103,12 +143,16 @@ export const kControlSlots = 4;
  * Live statistics of the current epoch, one Float64Array of slots per worker,
  * read by the coordinator for its progress display and its timing report:
  * loss summed over the worker's samples so far, samples predicted correctly,
- * and milliseconds spent gathering and computing its shards, waiting at
- * barriers, and reducing and updating its parameter range.
+ * and milliseconds spent in each part of its steps: gathering shards,
+ * computing gradients, waiting at the first barrier for the slowest worker,
+ * the all-reduce (copies to and from shared memory, the reduce-scatter, and
+ * the second barrier), and the optimizer update.
  */
 export const kStatsLossSum = 0;
 export const kStatsCorrect = 1;
-export const kStatsComputeMilliseconds = 2;
-export const kStatsWaitMilliseconds = 3;
-export const kStatsUpdateMilliseconds = 4;
-export const kStatsSlotsPerWorker = 5;
+export const kStatsGatherMilliseconds = 2;
+export const kStatsComputeMilliseconds = 3;
+export const kStatsWaitMilliseconds = 4;
+export const kStatsAllReduceMilliseconds = 5;
+export const kStatsUpdateMilliseconds = 6;
+export const kStatsSlotsPerWorker = 7;

@@ -14,6 +14,12 @@ export const kStopMessage = 'session stopped by the coordinator';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
 
+/**
+ * The gradient engine of the workers: onnxruntime's native CPU build, or
+ * TensorFlow.js on `BackendName`.
+ */
+export type EngineName = 'onnx' | 'tfjs';
+
 /** Normalized samples in shared memory: inputs in 0..1 and one-hot targets. */
 export interface SharedSamples {
   /** Float32, `count × inputSize`. */
@@ -30,12 +36,11 @@ export interface SessionMemory {
   shape: ModelShape;
   workers: number;
   optimizer: OptimizerConfig;
-  /** Float32, the flat parameter vector. */
-  parameters: SharedArrayBuffer;
-  /** Float32, one gradient slot of `slotStride` floats per worker. */
-  gradients: SharedArrayBuffer;
-  /** Float32, the optimizer's state, `optimizerStateSize × count` floats. */
-  optimizerState: SharedArrayBuffer;
+  /**
+   * Shared WebAssembly memory with the parameters, the optimizer state and
+   * the gradient slots, laid out by `modelMemoryLayout` (layout.ts).
+   */
+  model: WebAssembly.Memory;
   /** Int32, the control block. */
   control: SharedArrayBuffer;
   /** Float64, live statistics per worker. */
@@ -46,6 +51,8 @@ export interface SessionMemory {
 }
 
 interface TaskBase {
+  engine: EngineName;
+  /** TensorFlow.js backend; used by the tfjs engine only. */
   backend: BackendName;
   session: SessionMemory;
 }
@@ -83,13 +90,16 @@ export interface EvaluateResult {
   predictions: Int32Array;
 }
 
-/** Loads the backend and reports what runs, so failures surface before training. */
+/** Loads the engine and reports what runs, so failures surface before training. */
 export interface ProbeTask {
   kind: 'probe';
+  engine: EngineName;
   backend: BackendName;
 }
 
 export interface ProbeResult {
+  engine: EngineName;
+  /** The TensorFlow.js backend in use, or 'native' for the onnx engine. */
   backend: string;
   threadId: number;
 }

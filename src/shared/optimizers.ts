@@ -1,9 +1,13 @@
-// Parameter updates applied in place to a range of the shared parameter vector.
-// Each worker runs them on its own range after the all-reduce, so the update
-// of one step is spread over all workers instead of serialized on one thread.
-// The formulas follow TensorFlow.js's optimizers so that results match them.
+// The all-reduce and the parameter update of a step, applied in place to one
+// range of the shared model memory. Each worker runs them on its own range, so
+// both are spread over all workers instead of serialized on one thread. The
+// arithmetic runs in the SIMD kernels of update-kernels.wat; the formulas
+// follow TensorFlow.js's optimizers so that results match them.
 
 import { OptionError } from './errors.js';
+import { modelMemoryLayout } from './layout.js';
+import type { ModelMemoryLayout, ParameterLayout } from './layout.js';
+import { updateKernels } from './update-kernels.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum';
 
@@ -32,7 +36,7 @@ export interface MomentumConfig {
 
 export type OptimizerConfig = AdamConfig | SgdConfig | MomentumConfig;
 
-/** How many floats of state per parameter each optimizer keeps. */
+/** How many vectors of state, one float per parameter each, an optimizer keeps. */
 export function optimizerStateSize(config: OptimizerConfig): number {
   if (config.name === 'adam') return 2;
   if (config.name === 'momentum') return 1;
@@ -66,85 +70,118 @@ export function optimizerConfig(
   );
 }
 
-/**
- * Gradients as the workers left them: `slots` per-worker sums of `stride`
- * floats each, one after another. The mean gradient of parameter i is
- * `scale × Σ values[slot × stride + i]`, with scale = 1 / global batch.
- */
-export interface GradientSlots {
-  values: Float32Array;
+/** A session's model memory as the update kernels see it; see layout.ts. */
+export interface ModelMemory {
+  memory: WebAssembly.Memory;
+  layout: ModelMemoryLayout;
+  /** Gradient slots written this step, one per worker. */
   slots: number;
-  stride: number;
-  scale: number;
+}
+
+const kFloatBytes = Float32Array.BYTES_PER_ELEMENT;
+
+/** `[start, end)` widened to whole 4-float vectors, as the kernels take it. */
+function vectorCount(start: number, end: number): number {
+  return Math.ceil((end - start) / 4) * 4;
 }
 
 /**
- * The mean gradient of parameter `i`. The sum is rounded to float32, the
- * precision in which one thread would have accumulated the whole batch, so
- * worker counts differ only in the order of float32 additions.
+ * The reduce-scatter half of the all-reduce: the mean gradient of
+ * `[start, end)`, `scale × Σ` over all slots in slot order, each sum rounded
+ * to float32 as one thread accumulating the whole batch would round it. The
+ * mean is written into the same range of slot `rank`: every worker reads only
+ * its own range of the other slots, so no one else reads that range of slot
+ * `rank` this step, and the slot is not rewritten before the next step.
  */
-function meanGradient(
-  values: Float32Array,
-  slots: number,
-  stride: number,
+export function reduceGradients(
+  model: ModelMemory,
+  rank: number,
+  start: number,
+  end: number,
   scale: number,
-  i: number,
-): number {
-  let sum = values[i];
-  for (let slot = 1; slot < slots; slot++) sum += values[slot * stride + i];
-  return Math.fround(sum) * scale;
+): void {
+  if (end <= start) return;
+  const { layout, slots } = model;
+  const offset = start * kFloatBytes;
+  updateKernels(model.memory).reduce(
+    layout.gradientsByteOffset + rank * layout.slotBytes + offset,
+    layout.gradientsByteOffset + offset,
+    layout.slotBytes,
+    slots,
+    vectorCount(start, end),
+    scale,
+  );
 }
 
 /**
- * Applies one update to `parameters[start, end)`. The all-reduce is fused
- * into the same loop: each parameter's gradient is summed over the worker
- * slots right where it is used, so the update reads every slot once and
- * writes no intermediate mean. `state` holds the optimizer's per-parameter
- * state, one block of `parameters.length` floats per kind, and `step` counts
- * updates from 1, as Adam's bias correction needs.
+ * Applies one update to parameters `[start, end)` from the mean gradient that
+ * `reduceGradients` left in slot `rank`. `step` counts updates from 1, as
+ * Adam's bias correction needs. Ranges start on cache lines (parameterRange).
  */
 export function applyUpdate(
   config: OptimizerConfig,
   step: number,
-  parameters: Float32Array,
-  state: Float32Array,
-  gradients: GradientSlots,
+  model: ModelMemory,
+  rank: number,
   start: number,
   end: number,
 ): void {
-  const count = parameters.length;
+  if (end <= start) return;
+  const { layout } = model;
+  const kernels = updateKernels(model.memory);
+  const offset = start * kFloatBytes;
+  const parameters = layout.parametersByteOffset + offset;
+  const state = (block: number) => layout.stateByteOffset + block * layout.slotBytes + offset;
+  const mean = layout.gradientsByteOffset + rank * layout.slotBytes + offset;
+  const count = vectorCount(start, end);
   const rate = config.learningRate;
-  const { values, slots, stride, scale } = gradients;
-  const gradient = (i: number): number => meanGradient(values, slots, stride, scale, i);
 
   if (config.name === 'sgd') {
-    for (let i = start; i < end; i++) parameters[i] -= rate * gradient(i);
-    return;
+    kernels.sgd(parameters, mean, count, rate);
+  } else if (config.name === 'momentum') {
+    kernels.momentum(parameters, state(0), mean, count, rate, config.momentum);
+  } else {
+    // Adam, with both bias corrections folded into two scalars
+    const { beta1, beta2, epsilon } = config;
+    const stepSize = rate / (1 - Math.pow(beta1, step));
+    const secondCorrection = 1 / (1 - Math.pow(beta2, step));
+    kernels.adam(
+      parameters,
+      state(0),
+      state(1),
+      mean,
+      count,
+      beta1,
+      beta2,
+      stepSize,
+      secondCorrection,
+      epsilon,
+    );
   }
+}
 
-  if (config.name === 'momentum') {
-    const keep = config.momentum;
-    for (let i = start; i < end; i++) {
-      const velocity = keep * state[i] + gradient(i);
-      state[i] = velocity;
-      parameters[i] -= rate * velocity;
-    }
-    return;
-  }
+/** A zeroed model memory for `layout`, as a session of `workers` uses it. */
+export function createModelMemory(
+  layout: ParameterLayout,
+  config: OptimizerConfig,
+  workers: number,
+): ModelMemory {
+  const memoryLayout = modelMemoryLayout(layout, optimizerStateSize(config), workers);
+  const pages = memoryLayout.pages;
+  return {
+    memory: new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }),
+    layout: memoryLayout,
+    slots: workers,
+  };
+}
 
-  // Adam: moments in the first and second `count` floats of the state
-  const { beta1, beta2, epsilon } = config;
-  const firstCorrection = 1 / (1 - Math.pow(beta1, step));
-  const secondCorrection = 1 / (1 - Math.pow(beta2, step));
-  for (let i = start; i < end; i++) {
-    const g = meanGradient(values, slots, stride, scale, i);
-    const firstMoment = beta1 * state[i] + (1 - beta1) * g;
-    const secondMoment = beta2 * state[count + i] + (1 - beta2) * g * g;
-    state[i] = firstMoment;
-    state[count + i] = secondMoment;
-    const biasCorrectedFirstMoment = firstMoment * firstCorrection;
-    const biasCorrectedSecondMoment = secondMoment * secondCorrection;
-    parameters[i] -=
-      (rate * biasCorrectedFirstMoment) / (Math.sqrt(biasCorrectedSecondMoment) + epsilon);
-  }
+/** The first `count` floats of the parameters, as a view. */
+export function parameterView(model: ModelMemory, count: number): Float32Array {
+  return new Float32Array(model.memory.buffer, model.layout.parametersByteOffset, count);
+}
+
+/** The first `count` floats of worker `rank`'s gradient slot, as a view. */
+export function slotView(model: ModelMemory, rank: number, count: number): Float32Array {
+  const offset = model.layout.gradientsByteOffset + rank * model.layout.slotBytes;
+  return new Float32Array(model.memory.buffer, offset, count);
 }

@@ -36,7 +36,11 @@ export class TfjsEngine implements GradientEngine {
     private readonly layout: ParameterLayout,
   ) {}
 
-  gradients(rows: ShardRows, parameters: Float32Array, gradients: Float32Array): ShardLoss {
+  async gradients(
+    rows: ShardRows,
+    parameters: Float32Array,
+    gradients: Float32Array,
+  ): Promise<ShardLoss> {
     const layers = this.layout.layers;
     const count = rows.count;
     const kernels = this.uploadKernels(parameters);
@@ -87,7 +91,11 @@ export class TfjsEngine implements GradientEngine {
     }
   }
 
-  evaluate(rows: ShardRows, parameters: Float32Array, predictions: Int32Array): ShardLoss {
+  async evaluate(
+    rows: ShardRows,
+    parameters: Float32Array,
+    predictions: Int32Array,
+  ): Promise<ShardLoss> {
     const kernels = this.uploadKernels(parameters);
     try {
       const columns = this.forward(rows, parameters, kernels);
@@ -105,6 +113,10 @@ export class TfjsEngine implements GradientEngine {
 
   liveTensors(): number {
     return this.tf.memory().numTensors;
+  }
+
+  async dispose(): Promise<void> {
+    this.buffers.clear();
   }
 
   /** Every layer's input transposed, then the logits transposed: `layers + 1` arrays. */
@@ -236,7 +248,7 @@ function softmaxCrossEntropy(
     if (best === target) correct++;
     if (predictions) predictions[sample] = best;
   }
-  return { lossSum, correct };
+  return { lossSum, correct, copyMilliseconds: 0 };
 }
 
 /** Writes into `result` the `columns × rows` transpose of a row-major `rows × columns` matrix. */

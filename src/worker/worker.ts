@@ -5,19 +5,23 @@
 import { threadId } from 'node:worker_threads';
 
 import {
+  kStatsAllReduceMilliseconds,
   kStatsComputeMilliseconds,
   kStatsCorrect,
+  kStatsGatherMilliseconds,
   kStatsLossSum,
   kStatsUpdateMilliseconds,
   kStatsWaitMilliseconds,
   kStatsSlotsPerWorker,
   kStepsDone,
+  modelMemoryLayout,
   parameterLayout,
   parameterRange,
   shardRange,
 } from '../shared/layout.js';
 import type { ParameterLayout } from '../shared/layout.js';
 import type {
+  EngineName,
   EvaluateResult,
   EvaluateTask,
   ProbeResult,
@@ -26,11 +30,17 @@ import type {
   TrainTask,
   WorkerTask,
 } from '../shared/messages.js';
-import { applyUpdate } from '../shared/optimizers.js';
+import {
+  applyUpdate,
+  optimizerStateSize,
+  reduceGradients,
+  slotView,
+} from '../shared/optimizers.js';
+import type { ModelMemory } from '../shared/optimizers.js';
 import { loadBackend } from './backend.js';
-import type { Tf } from './backend.js';
 import { arriveAndWait } from './barrier.js';
 import type { GradientEngine, ShardRows } from './engine.js';
+import { loadOnnxRuntime, OnnxEngine } from './onnx-engine.js';
 import { TfjsEngine } from './tfjs-engine.js';
 
 /** Typed views on a session's shared memory, built once per session per thread. */
@@ -38,9 +48,8 @@ interface SessionViews {
   id: string;
   layout: ParameterLayout;
   engine: GradientEngine;
+  model: ModelMemory;
   parameters: Float32Array;
-  gradients: Float32Array;
-  optimizerState: Float32Array;
   control: Int32Array;
   stats: Float64Array;
   order: Int32Array;
@@ -55,23 +64,47 @@ let current: SessionViews | undefined;
 export default async function runTask(
   task: WorkerTask,
 ): Promise<TrainStepsResult | EvaluateResult | ProbeResult> {
-  const tf = await loadBackend(task.backend);
-  if (task.kind === 'probe') return { backend: tf.getBackend(), threadId };
-  if (current?.id !== task.session.id) current = openSession(task.session, tf);
+  if (task.kind === 'probe') return probe(task.engine, task.backend);
+  if (current?.id !== task.session.id) {
+    await current?.engine.dispose();
+    current = undefined;
+    current = await openSession(task);
+  }
   return task.kind === 'train' ? train(task, current) : evaluate(task, current);
 }
 
-function openSession(memory: SessionMemory, tf: Tf): SessionViews {
+async function probe(engine: EngineName, backend: TrainTask['backend']): Promise<ProbeResult> {
+  if (engine === 'onnx') {
+    await loadOnnxRuntime();
+    return { engine, backend: 'native', threadId };
+  }
+  const tf = await loadBackend(backend);
+  return { engine, backend: tf.getBackend(), threadId };
+}
+
+async function openSession(task: TrainTask | EvaluateTask): Promise<SessionViews> {
+  const memory: SessionMemory = task.session;
   const layout = parameterLayout(memory.shape);
-  const engine: GradientEngine = new TfjsEngine(tf, layout);
+  const engine: GradientEngine =
+    task.engine === 'onnx'
+      ? await OnnxEngine.create(memory.shape, layout)
+      : new TfjsEngine(await loadBackend(task.backend), layout);
+  const modelLayout = modelMemoryLayout(
+    layout,
+    optimizerStateSize(memory.optimizer),
+    memory.workers,
+  );
   const rowsCapacity = 1024;
   return {
     id: memory.id,
     layout,
     engine,
-    parameters: new Float32Array(memory.parameters),
-    gradients: new Float32Array(memory.gradients),
-    optimizerState: new Float32Array(memory.optimizerState),
+    model: { memory: memory.model, layout: modelLayout, slots: memory.workers },
+    parameters: new Float32Array(
+      memory.model.buffer,
+      modelLayout.parametersByteOffset,
+      layout.count,
+    ),
     control: new Int32Array(memory.control),
     stats: new Float64Array(memory.stats),
     order: new Int32Array(memory.order),
@@ -85,15 +118,12 @@ function openSession(memory: SessionMemory, tf: Tf): SessionViews {
   };
 }
 
-function train(task: TrainTask, views: SessionViews): TrainStepsResult {
+async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsResult> {
   const { rank, globalBatch, session } = task;
-  const { layout, parameters, gradients, control, stats } = views;
+  const { layout, model, parameters, control, stats } = views;
   const workers = session.workers;
   const trainCount = session.train.count;
-  const slot = gradients.subarray(
-    rank * layout.slotStride,
-    rank * layout.slotStride + layout.count,
-  );
+  const slot = slotView(model, rank, layout.count);
   const [ownStart, ownEnd] = parameterRange(layout.count, rank, workers);
   const steps = task.toStep - task.fromStep;
   const lossSums = new Float64Array(steps);
@@ -109,12 +139,15 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
     const batchSize = Math.min(globalBatch, trainCount - batchStart);
     const [shardStart, shardEnd] = shardRange(batchSize, rank, workers);
     const rows = gatherRows(views, batchStart + shardStart, shardEnd - shardStart);
+    const gathered = performance.now();
 
     // compute the shard's summed gradients into this worker's slot
+    let copyMilliseconds = 0;
     if (rows.count > 0) {
-      const loss = views.engine.gradients(rows, parameters, slot);
+      const loss = await views.engine.gradients(rows, parameters, slot);
       lossSums[index] = loss.lossSum;
       correct[index] = loss.correct;
+      copyMilliseconds = loss.copyMilliseconds;
       stats[statsBase + kStatsLossSum] += loss.lossSum;
       stats[statsBase + kStatsCorrect] += loss.correct;
     } else {
@@ -126,23 +159,20 @@ function train(task: TrainTask, views: SessionViews): TrainStepsResult {
     // one range of the vector, sums it over all slots and applies the
     // optimizer to it; nobody reads parameters until every range is done
     arriveAndWait(control, workers);
-    const reduceStarted = performance.now();
-    applyUpdate(
-      session.optimizer,
-      task.updatesBefore + index + 1,
-      parameters,
-      views.optimizerState,
-      { values: gradients, slots: workers, stride: layout.slotStride, scale: 1 / batchSize },
-      ownStart,
-      ownEnd,
-    );
+    const arrived = performance.now();
+    reduceGradients(model, rank, ownStart, ownEnd, 1 / batchSize);
+    const reduced = performance.now();
+    applyUpdate(session.optimizer, task.updatesBefore + index + 1, model, rank, ownStart, ownEnd);
     const updated = performance.now();
     arriveAndWait(control, workers);
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
-    stats[statsBase + kStatsComputeMilliseconds] += computed - started;
-    stats[statsBase + kStatsUpdateMilliseconds] += updated - reduceStarted;
-    stats[statsBase + kStatsWaitMilliseconds] +=
-      reduceStarted - computed + (performance.now() - updated);
+
+    stats[statsBase + kStatsGatherMilliseconds] += gathered - started;
+    stats[statsBase + kStatsComputeMilliseconds] += computed - gathered - copyMilliseconds;
+    stats[statsBase + kStatsWaitMilliseconds] += arrived - computed;
+    stats[statsBase + kStatsAllReduceMilliseconds] +=
+      copyMilliseconds + (reduced - arrived) + (performance.now() - updated);
+    stats[statsBase + kStatsUpdateMilliseconds] += updated - reduced;
   }
   return { lossSums, correct };
 }
@@ -180,7 +210,7 @@ function ensureCapacity(views: SessionViews, count: number): ShardRows {
   return views.rows;
 }
 
-function evaluate(task: EvaluateTask, views: SessionViews): EvaluateResult {
+async function evaluate(task: EvaluateTask, views: SessionViews): Promise<EvaluateResult> {
   const inputSize = views.layout.layers[0].inputSize;
   const outputSize = views.layout.layers[views.layout.layers.length - 1].outputSize;
   const inputs = new Float32Array(task.samples.inputs);
@@ -198,7 +228,7 @@ function evaluate(task: EvaluateTask, views: SessionViews): EvaluateResult {
       targets: targets.subarray(first * outputSize, (first + count) * outputSize),
       count,
     };
-    const loss = views.engine.evaluate(
+    const loss = await views.engine.evaluate(
       rows,
       views.parameters,
       predictions.subarray(first - task.start),
