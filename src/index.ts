@@ -1,9 +1,15 @@
 // The syncgrad library: data-parallel MLP training across worker threads.
 
 export { train } from './coordinator/trainer.js';
-export type { StepTime, TrainedModel, TrainingSummary } from './coordinator/trainer.js';
+export type { TrainedModel, TrainingSummary } from './coordinator/trainer.js';
 export { trainInWorker } from './coordinator/background.js';
-export type { EpochRecord, StepProgress, TrainOptions } from './coordinator/options.js';
+export type {
+  EngineChoice,
+  EpochRecord,
+  StepProgress,
+  StepTime,
+  TrainOptions,
+} from './coordinator/options.js';
 export type { ClassAccuracy, EvaluationReport } from './coordinator/metrics.js';
 export type { DataSummary, SetSummary } from './coordinator/prepare-data.js';
 export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.js';

@@ -34,6 +34,31 @@ export interface EpochRecord {
   /** Seconds spent in training steps, evaluation excluded. */
   seconds: number;
   samplesPerSecond: number;
+  /** Where the epoch's steps spent their time. */
+  stepTime: StepTime;
+}
+
+/**
+ * Mean milliseconds per step in each part of a step, averaged over workers.
+ * The parts add up to the wall time of a step.
+ */
+export interface StepTime {
+  /** Copying the shard's samples out of the shared training set. */
+  gatherMilliseconds: number;
+  /** The engine's forward and backward pass over the shard. */
+  computeMilliseconds: number;
+  /** Waiting at the first barrier for the slowest worker's gradients. */
+  waitMilliseconds: number;
+  /**
+   * The all-reduce: gradients into shared memory and parameters back out of
+   * it (onnx engine), the reduce-scatter over all slots, and the second
+   * barrier, where every range has been updated.
+   */
+  allReduceMilliseconds: number;
+  /** The optimizer update of the worker's parameter range. */
+  updateMilliseconds: number;
+  /** The rest of the wall time: starting each epoch's tasks on the pool, progress. */
+  overheadMilliseconds: number;
 }
 
 export interface TrainOptions {

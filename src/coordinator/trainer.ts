@@ -23,7 +23,7 @@ import type { OptimizerConfig } from '../shared/optimizers.js';
 import { evaluationReport, parametersDigest } from './metrics.js';
 import type { EvaluationReport } from './metrics.js';
 import { resolveOptions } from './options.js';
-import type { EpochRecord, ResolvedOptions, TrainOptions } from './options.js';
+import type { EpochRecord, ResolvedOptions, StepTime, TrainOptions } from './options.js';
 import { requestStop } from './pool.js';
 import type { WorkerPool } from './pool.js';
 import { prepareData, resolveData } from './prepare-data.js';
@@ -60,29 +60,6 @@ export interface TrainingSummary {
   /** Where a step's time went, per worker and step, from the workers' own timers. */
   stepTime: StepTime;
   paramsDigest: string;
-}
-
-/**
- * Mean milliseconds per step in each part of a step, averaged over workers.
- * The parts add up to the wall time of a step.
- */
-export interface StepTime {
-  /** Copying the shard's samples out of the shared training set. */
-  gatherMilliseconds: number;
-  /** The engine's forward and backward pass over the shard. */
-  computeMilliseconds: number;
-  /** Waiting at the first barrier for the slowest worker's gradients. */
-  waitMilliseconds: number;
-  /**
-   * The all-reduce: gradients into shared memory and parameters back out of
-   * it (onnx engine), the reduce-scatter over all slots, and the second
-   * barrier, where every range has been updated.
-   */
-  allReduceMilliseconds: number;
-  /** The optimizer update of the worker's parameter range. */
-  updateMilliseconds: number;
-  /** The rest of the wall time: starting each epoch's tasks on the pool, progress. */
-  overheadMilliseconds: number;
 }
 
 /** Trains an MLP data-parallel across worker threads and evaluates it. */
@@ -126,14 +103,7 @@ async function runEpochs(
   const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);
   const history: EpochRecord[] = [];
   const stepLosses: number[] = [];
-  const phaseTime: StepTime = {
-    gatherMilliseconds: 0,
-    computeMilliseconds: 0,
-    waitMilliseconds: 0,
-    allReduceMilliseconds: 0,
-    updateMilliseconds: 0,
-    overheadMilliseconds: 0,
-  };
+  const phaseTime = emptyStepTime();
   let updates = 0;
   let trainingSeconds = 0;
   let samplesSeen = 0;
@@ -160,7 +130,9 @@ async function runEpochs(
         .trainSteps(session, settings.batchSize, 0, steps, updates)
         .finally(reporter);
       const seconds = (performance.now() - started) / 1000;
-      addStepTime(phaseTime, new Float64Array(session.stats), settings.workers);
+      const epochTime = emptyStepTime();
+      addStepTime(epochTime, new Float64Array(session.stats), settings.workers);
+      addStepTime(phaseTime, epochTime, 1);
 
       // per-step and per-epoch figures, summed over the workers in rank order
       let lossSum = 0;
@@ -190,6 +162,7 @@ async function runEpochs(
         validationAccuracy: validation ? validation.correct / data.validation!.samples.count : null,
         seconds,
         samplesPerSecond: samples / seconds,
+        stepTime: meanStepTime(epochTime, steps, settings.workers, seconds),
       };
       history.push(record);
       settings.onEpoch?.(record);
@@ -234,8 +207,26 @@ async function runEpochs(
   }
 }
 
-/** Adds the workers' phase timers of one epoch (milliseconds summed over steps) to `total`. */
-function addStepTime(total: StepTime, stats: Float64Array, workers: number): void {
+function emptyStepTime(): StepTime {
+  return {
+    gatherMilliseconds: 0,
+    computeMilliseconds: 0,
+    waitMilliseconds: 0,
+    allReduceMilliseconds: 0,
+    updateMilliseconds: 0,
+    overheadMilliseconds: 0,
+  };
+}
+
+/**
+ * Adds timers to `total`: the workers' stats slots of one epoch (milliseconds
+ * summed over its steps), or with `workers` 1 another StepTime's sums.
+ */
+function addStepTime(total: StepTime, stats: Float64Array | StepTime, workers: number): void {
+  if (!(stats instanceof Float64Array)) {
+    for (const key of Object.keys(total) as (keyof StepTime)[]) total[key] += stats[key];
+    return;
+  }
   for (let worker = 0; worker < workers; worker++) {
     const base = worker * kStatsSlotsPerWorker;
     total.gatherMilliseconds += stats[base + kStatsGatherMilliseconds];
