@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The syncgrad command line: `syncgrad train` and `syncgrad eval`.
+// The syncgrad command line: `syncgrad train`, `syncgrad eval` and `syncgrad bench`.
 
 import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { benchCommand } from './coordinator/bench/bench-command.js';
+import type { BenchFlags } from './coordinator/bench/bench-command.js';
 import { evalCommand, trainCommand } from './coordinator/commands.js';
 import type { EvalFlags, TrainFlags } from './coordinator/commands.js';
 import { kBackends, kEngines, kOptimizers } from './coordinator/options.js';
@@ -133,7 +135,62 @@ async function main(): Promise<void> {
           .options(dataFlags),
       (argv) => evalCommand(argv as unknown as EvalFlags),
     )
-    .demandCommand(1, 'Name a command: syncgrad train or syncgrad eval.')
+    .command(
+      'bench',
+      'Measure training throughput per engine, batch and worker count, beside PyTorch and model.fit',
+      (command) =>
+        command
+          .option('quick', {
+            type: 'boolean',
+            default: false,
+            describe: 'A short sweep: 784 inputs, peers at batch 128 only (under a minute)',
+          })
+          .option('engines', {
+            type: 'string',
+            describe: 'Engines to measure, e.g. onnx,tfjs [default: every engine that loads]',
+          })
+          .option('inputs', {
+            type: 'string',
+            describe: 'Input sizes of the textbook MLP [default: 784,3072; quick: 784]',
+          })
+          .option('batches', {
+            type: 'string',
+            describe: 'Global batch sizes [default: 32,128,512]',
+          })
+          .option('workers', {
+            type: 'string',
+            describe: 'Worker counts [default: 1 up to the number of cores]',
+          })
+          .option('seconds', {
+            type: 'string',
+            describe: 'Timed seconds per row [default: 1.5; quick: 0.5]',
+          })
+          .option('peers', {
+            type: 'boolean',
+            default: true,
+            describe: 'Measure tfjs-layers model.fit and PyTorch too (--no-peers to skip)',
+          })
+          .option('dataset', {
+            type: 'string',
+            describe: 'Train on this dataset (a name or a folder) instead of synthetic images',
+          })
+          .option('data-dir', {
+            type: 'string',
+            describe: 'Folder searched first for named datasets [env SYNCGRAD_DATA_DIR]',
+          })
+          .option('out', {
+            type: 'string',
+            default: 'syncgrad-bench',
+            describe: 'Folder for bench.json, bench.csv and bench.svg',
+          })
+          .option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'Print the report as one JSON object as the last line of stdout',
+          }),
+      (argv) => benchCommand(argv as unknown as BenchFlags, controller.signal),
+    )
+    .demandCommand(1, 'Name a command: syncgrad train, syncgrad eval or syncgrad bench.')
     .strict()
     .fail((message, error) => {
       if (error) throw error;

@@ -19,6 +19,8 @@ import type {
   BackendName,
   EngineName,
   EvaluateResult,
+  MatMulResult,
+  MatMulTask,
   ProbeResult,
   SessionMemory,
   SharedSamples,
@@ -58,6 +60,20 @@ export class WorkerPool {
       const message = error instanceof Error ? error.message : String(error);
       throw this.engine === 'onnx' ? new EngineError(message) : new BackendError(message);
     }
+  }
+
+  /** The engine's single-core matrix-multiply rate on [m, k]·[k, n], measured on one worker. */
+  async matMulRate(m: number, k: number, n: number, seconds: number): Promise<MatMulResult> {
+    const task: MatMulTask = {
+      kind: 'matmul',
+      engine: this.engine,
+      backend: this.backend,
+      m,
+      k,
+      n,
+      seconds,
+    };
+    return (await this.pool.run(task)) as MatMulResult;
   }
 
   /** What the workers run, as reports print it: 'onnx' or 'tfjs (wasm)'. */

@@ -104,4 +104,24 @@ export interface ProbeResult {
   threadId: number;
 }
 
-export type WorkerTask = TrainTask | EvaluateTask | ProbeTask;
+/**
+ * Times one untransposed product [m, k]·[k, n] with the engine's own matrix
+ * multiply, repeated for about `seconds`: the single-core rate the engine's
+ * training steps are compared with.
+ */
+export interface MatMulTask {
+  kind: 'matmul';
+  engine: EngineName;
+  backend: BackendName;
+  m: number;
+  k: number;
+  n: number;
+  seconds: number;
+}
+
+export interface MatMulResult {
+  gflops: number;
+  repeats: number;
+}
+
+export type WorkerTask = TrainTask | EvaluateTask | ProbeTask | MatMulTask;

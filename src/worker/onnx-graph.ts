@@ -204,3 +204,14 @@ export function evaluationGraph(shape: ModelShape): Uint8Array {
   ];
   return model(graph, 'syncgrad_evaluate', modelInputs(shape), outputs);
 }
+
+/**
+ * A graph of one product `a·b` of `a` [m, k] and `b` [k, n], untransposed,
+ * for measuring the rate of the engine's matrix multiply on its own.
+ */
+export function productGraph(m: number, k: number, n: number): Uint8Array {
+  const graph = new GraphBuilder();
+  graph.op('MatMul', ['a', 'b'], {}, 'product');
+  const inputs = [tensorInfo('a', kFloat, [m, k]), tensorInfo('b', kFloat, [k, n])];
+  return model(graph, 'syncgrad_product', inputs, [tensorInfo('product', kFloat, [m, n])]);
+}

@@ -24,6 +24,7 @@ import type {
   EngineName,
   EvaluateResult,
   EvaluateTask,
+  MatMulResult,
   ProbeResult,
   SessionMemory,
   TrainStepsResult,
@@ -40,6 +41,7 @@ import type { ModelMemory } from '../shared/optimizers.js';
 import { loadBackend } from './backend.js';
 import { arriveAndWait } from './barrier.js';
 import type { GradientEngine, ShardRows } from './engine.js';
+import { measureMatMulRate } from './matmul-rate.js';
 import { loadOnnxRuntime, OnnxEngine } from './onnx-engine.js';
 import { TfjsEngine } from './tfjs-engine.js';
 
@@ -63,8 +65,9 @@ let current: SessionViews | undefined;
 
 export default async function runTask(
   task: WorkerTask,
-): Promise<TrainStepsResult | EvaluateResult | ProbeResult> {
+): Promise<TrainStepsResult | EvaluateResult | ProbeResult | MatMulResult> {
   if (task.kind === 'probe') return probe(task.engine, task.backend);
+  if (task.kind === 'matmul') return measureMatMulRate(task);
   if (current?.id !== task.session.id) {
     await current?.engine.dispose();
     current = undefined;

@@ -1,0 +1,370 @@
+// `bench`: measures syncgrad's training throughput for each engine, input size,
+// global batch and worker count on this machine, its peers on the same model
+// and batch in the same run, and the cost model fitted to the measurements.
+
+import { availableParallelism, cpus, totalmem } from 'node:os';
+
+import { OptionError, TrainingAbortedError } from '../../shared/errors.js';
+import type { LabelledImages } from '../../shared/images.js';
+import { parameterLayout } from '../../shared/layout.js';
+import type { ModelShape } from '../../shared/layout.js';
+import type { EngineName } from '../../shared/messages.js';
+import { loadDataset } from '../data/index.js';
+import { startPool } from '../start-pool.js';
+import { resolveOptions } from '../options.js';
+import { fitCostModel, modelSummary, predictedRows } from './cost-model.js';
+import type { CostModel } from './cost-model.js';
+import { measureModelFit } from './fit-peer.js';
+import { flopsPerSample, measureConfiguration, relateToOneWorker } from './measure.js';
+import { syntheticImages } from './synthetic-data.js';
+import { probeTorch, runTorchPeer } from './torch-peer.js';
+import type { TorchInfo } from './torch-peer.js';
+import { benchRatios } from './ratios.js';
+import type { BenchRatio } from './ratios.js';
+import type { BenchEngine, BenchRow, PeerRow } from './types.js';
+
+export interface BenchOptions {
+  /** A short sweep (784 inputs, one peer batch, less time per row) that ends within a minute. */
+  quick?: boolean;
+  /** Engines to measure. Default: every engine that loads here. */
+  engines?: EngineName[];
+  /** Input sizes of the textbook MLP. Default [784, 3072]; quick [784]. */
+  inputSizes?: number[];
+  /** Global batch sizes. Default [32, 128, 512]. */
+  batches?: number[];
+  /** Worker counts. Default 1 up to the number of cores. */
+  workerCounts?: number[];
+  /** Timed seconds per syncgrad row. Default 1.5; quick 0.5. */
+  seconds?: number;
+  /** Measure tfjs-layers model.fit and PyTorch beside syncgrad. Default true. */
+  peers?: boolean;
+  /** Train on this dataset's images rather than synthetic ones: a name or a folder. */
+  dataset?: string;
+  /** Folder searched first for a named dataset. */
+  dataDir?: string;
+  /** Hidden layer widths. Default [200, 150]. */
+  hiddenSizes?: number[];
+  /** Worker counts the cost model predicts beyond those measured. Default 4 to 64. */
+  predictWorkers?: number[];
+  onProgress?: (progress: BenchProgress) => void;
+  onNotice?: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BenchProgress {
+  completed: number;
+  total: number;
+  /** What runs now, e.g. 'onnx 784 inputs, batch 128, 2 workers'. */
+  label: string;
+}
+
+export interface BenchReport {
+  machine: { cpu: string; cores: number; memoryGigabytes: number; node: string };
+  settings: Required<
+    Omit<BenchOptions, 'onProgress' | 'onNotice' | 'signal' | 'dataset' | 'dataDir'>
+  > & {
+    dataset: string;
+  };
+  /** Each engine's single-core matrix-multiply rate on the first layer's product. */
+  peaks: { engine: BenchEngine; inputSize: number; gflops: number }[];
+  rows: BenchRow[];
+  peers: PeerRow[];
+  /** One line per fitted cost model. */
+  costModels: string[];
+  ratios: BenchRatio[];
+  seconds: number;
+}
+
+const kClasses = 10;
+const kLearningRate = 0.0005;
+const kTimedEpochs = 3;
+
+export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
+  const started = performance.now();
+  const cores = availableParallelism();
+  const quick = options.quick ?? false;
+  const settings = {
+    quick,
+    engines: options.engines ?? (await availableEngines(options.onNotice)),
+    inputSizes: options.inputSizes ?? (quick ? [784] : [784, 3072]),
+    batches: options.batches ?? [32, 128, 512],
+    workerCounts: options.workerCounts ?? Array.from({ length: cores }, (_, index) => index + 1),
+    seconds: options.seconds ?? (quick ? 0.5 : 1.5),
+    peers: options.peers ?? true,
+    hiddenSizes: options.hiddenSizes ?? [200, 150],
+    predictWorkers: options.predictWorkers ?? [4, 8, 16, 32, 64],
+    dataset: options.dataset ?? 'synthetic',
+  };
+  checkSettings(settings);
+  const realImages = options.dataset
+    ? (await loadDataset({ dataset: options.dataset, dataDir: options.dataDir })).train
+    : undefined;
+  const inputSizes = realImages
+    ? [realImages.height * realImages.width * realImages.channels]
+    : settings.inputSizes;
+  const torch = settings.peers ? await probeTorch() : undefined;
+  if (settings.peers && !torch) {
+    options.onNotice?.('PyTorch is not importable by python3 here; measuring without it');
+  }
+
+  // the plan: every task, so progress can say how far along the run is
+  const rowTasks = settings.engines.flatMap((engine) =>
+    inputSizes.flatMap((inputSize) =>
+      settings.batches.flatMap((globalBatch) =>
+        settings.workerCounts
+          .filter((workers) => workers <= globalBatch)
+          .map((workers) => ({ engine, inputSize, globalBatch, workers })),
+      ),
+    ),
+  );
+  const peerBatches = quick ? [128] : settings.batches;
+  const peerTasks = settings.peers
+    ? inputSizes.flatMap((inputSize) =>
+        peerBatches.flatMap((globalBatch) =>
+          peerConfigurations(torch, Math.max(...settings.workerCounts)).map((peer) => ({
+            ...peer,
+            inputSize,
+            globalBatch,
+          })),
+        ),
+      )
+    : [];
+  const peakTasks = settings.engines.flatMap((engine) =>
+    inputSizes.map((inputSize) => ({ engine, inputSize })),
+  );
+  const total = peakTasks.length + rowTasks.length + peerTasks.length;
+  let completed = 0;
+  const step = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
+    if (options.signal?.aborted) throw new TrainingAbortedError('The benchmark was aborted.');
+    options.onProgress?.({ completed, total, label });
+    const result = await work();
+    completed++;
+    options.onProgress?.({ completed, total, label });
+    return result;
+  };
+
+  // each engine's matrix-multiply rate on one core: the yardstick of its rows
+  const peaks: BenchReport['peaks'] = [];
+  for (const { engine, inputSize } of peakTasks) {
+    const gflops = await step(`${engine} matrix multiply, ${inputSize} inputs`, () =>
+      matMulRate(engine, settings.hiddenSizes[0], inputSize),
+    );
+    peaks.push({ engine, inputSize, gflops });
+  }
+
+  // syncgrad rows
+  const images = new Map<number, LabelledImages>();
+  const rows: BenchRow[] = [];
+  for (const task of rowTasks) {
+    const shape = modelShape(task.inputSize, settings.hiddenSizes);
+    const peak = peaks.find((p) => p.engine === task.engine && p.inputSize === task.inputSize)!;
+    const stepsPerEpoch = plannedSteps(shape, peak.gflops, task, settings.seconds);
+    const needed = stepsPerEpoch * task.globalBatch;
+    let data = realImages ?? images.get(task.inputSize);
+    if (!data || (!realImages && data.count < needed)) {
+      data = syntheticImages(task.inputSize, Math.max(needed, 4096), kClasses, 7);
+      images.set(task.inputSize, data);
+    }
+    const label = `${task.engine} ${task.inputSize} inputs, batch ${task.globalBatch}, ${plural(task.workers, 'worker')}`;
+    const row = await step(label, () =>
+      measureConfiguration({
+        ...task,
+        images: data,
+        hiddenSizes: settings.hiddenSizes,
+        stepsPerEpoch,
+        timedEpochs: kTimedEpochs,
+        learningRate: kLearningRate,
+        signal: options.signal,
+      }),
+    );
+    row.fractionOfPeak = row.gflops! / (task.workers * peak.gflops);
+    rows.push(row);
+  }
+  images.clear();
+  relateToOneWorker(rows);
+
+  // the peers, on the same model, batch and optimizer
+  const peers: PeerRow[] = [];
+  for (const task of peerTasks) {
+    const shape = modelShape(task.inputSize, settings.hiddenSizes);
+    const label = `${task.peer} (${task.configuration}), ${task.inputSize} inputs, batch ${task.globalBatch}`;
+    const samplesPerSecond = await step(label, async () => {
+      if (task.peer === 'tfjs-layers') {
+        const result = await measureModelFit({
+          ...shape,
+          globalBatch: task.globalBatch,
+          learningRate: kLearningRate,
+          seconds: Math.max(1, settings.seconds),
+        });
+        return result.samplesPerSecond;
+      }
+      const result = await runTorchPeer({
+        ...shape,
+        globalBatch: task.globalBatch,
+        optimizer: 'adam',
+        learningRate: kLearningRate,
+        threads: task.threads,
+        processes: task.processes,
+        seconds: Math.max(1, settings.seconds),
+        python: torch!.python,
+      });
+      return result.samplesPerSecond;
+    });
+    peers.push({
+      peer: task.peer,
+      configuration: task.configuration,
+      inputSize: task.inputSize,
+      globalBatch: task.globalBatch,
+      samplesPerSecond,
+    });
+  }
+
+  // the cost model of each engine and input size, and its predictions
+  const models = fittedModels(rows, settings.hiddenSizes);
+  const measuredMost = Math.max(...settings.workerCounts);
+  const predicted = predictedRows(
+    models,
+    [...settings.workerCounts, ...settings.predictWorkers.filter((w) => w > measuredMost)],
+    settings.batches,
+  );
+
+  return {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores,
+      memoryGigabytes: totalmem() / 2 ** 30,
+      node: process.version,
+    },
+    settings,
+    peaks,
+    rows: [...rows, ...predicted],
+    peers,
+    costModels: models.map(modelSummary),
+    ratios: benchRatios(rows, peers, measuredMost),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function checkSettings(settings: {
+  batches: number[];
+  workerCounts: number[];
+  inputSizes: number[];
+  seconds: number;
+  engines: EngineName[];
+}): void {
+  wholeNumbers('batches', settings.batches, '--batches 32,128,512');
+  wholeNumbers('workers', settings.workerCounts, '--workers 1,2');
+  wholeNumbers('inputs', settings.inputSizes, '--inputs 784,3072');
+  if (!(settings.seconds > 0) || !Number.isFinite(settings.seconds)) {
+    throw new OptionError(
+      'seconds',
+      `--seconds must be a positive number of seconds per row, got ${settings.seconds}.`,
+    );
+  }
+  for (const engine of settings.engines) {
+    if (engine !== 'onnx' && engine !== 'tfjs') {
+      throw new OptionError('engines', `--engines must list onnx, tfjs or both; got '${engine}'.`);
+    }
+  }
+}
+
+function wholeNumbers(flag: string, values: number[], example: string): void {
+  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1)) {
+    throw new OptionError(
+      flag,
+      `--${flag} must list positive whole numbers separated by commas, got ` +
+        `'${values.join(',')}'. Example: ${example}.`,
+    );
+  }
+}
+
+/** onnx when it loads here, and tfjs, which always does. */
+async function availableEngines(onNotice?: (message: string) => void): Promise<EngineName[]> {
+  const notices: string[] = [];
+  const settings = resolveOptions({ dataset: '', workers: 1, engine: 'auto' });
+  settings.onNotice = (message) => notices.push(message);
+  const pool = await startPool(settings, false);
+  await pool.close();
+  notices.forEach((message) => onNotice?.(message));
+  return pool.engine === 'onnx' ? ['onnx', 'tfjs'] : ['tfjs'];
+}
+
+async function matMulRate(engine: EngineName, rows: number, inputSize: number): Promise<number> {
+  const settings = resolveOptions({ dataset: '', workers: 1, engine });
+  const pool = await startPool(settings, false);
+  try {
+    // the first layer's forward product for a shard of 128 rows
+    return (await pool.matMulRate(rows, inputSize, 128, 0.5)).gflops;
+  } finally {
+    await pool.close();
+  }
+}
+
+function modelShape(inputSize: number, hiddenSizes: number[]): ModelShape {
+  return { inputSize, hiddenSizes, outputSize: kClasses };
+}
+
+/**
+ * Steps per epoch for about `seconds / kTimedEpochs` per epoch, guessed from
+ * the engine's matrix-multiply rate: a training step reaches roughly half of
+ * it on each worker. Bounded so that a poor guess costs little time.
+ */
+function plannedSteps(
+  shape: ModelShape,
+  gflops: number,
+  task: { globalBatch: number; workers: number },
+  seconds: number,
+): number {
+  const samplesPerSecond = (0.5 * gflops * 1e9 * task.workers) / flopsPerSample(shape);
+  const steps = (samplesPerSecond * seconds) / kTimedEpochs / task.globalBatch;
+  return Math.max(4, Math.min(400, Math.round(steps)));
+}
+
+interface PeerConfiguration {
+  peer: string;
+  configuration: string;
+  threads: number;
+  processes: number;
+}
+
+function peerConfigurations(torch: TorchInfo | undefined, workers: number): PeerConfiguration[] {
+  const list: PeerConfiguration[] = [
+    { peer: 'tfjs-layers', configuration: 'model.fit, 1 thread', threads: 1, processes: 1 },
+  ];
+  if (!torch) return list;
+  list.push({ peer: 'PyTorch', configuration: '1 thread', threads: 1, processes: 1 });
+  if (workers > 1) {
+    list.push({
+      peer: 'PyTorch',
+      configuration: `${workers} threads`,
+      threads: workers,
+      processes: 1,
+    });
+    if (torch.distributed) {
+      list.push({
+        peer: 'PyTorch',
+        configuration: `torch.distributed gloo, ${workers} processes`,
+        threads: 1,
+        processes: workers,
+      });
+    }
+  }
+  return list;
+}
+
+function fittedModels(rows: BenchRow[], hiddenSizes: number[]): CostModel[] {
+  const groups = new Map<string, BenchRow[]>();
+  for (const row of rows) {
+    const key = `${row.engine} ${row.inputSize}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()]
+    .filter((group) => group.length >= 2)
+    .map((group) =>
+      fitCostModel(group, parameterLayout(modelShape(group[0].inputSize, hiddenSizes)).count),
+    );
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
