@@ -85,7 +85,7 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   const quick = options.quick ?? false;
   const settings = {
     quick,
-    engines: options.engines ?? (await availableEngines(options.onNotice)),
+    engines: options.engines ?? (['onnx', 'tfjs'] as EngineName[]),
     inputSizes: options.inputSizes ?? (quick ? [784] : [784, 3072]),
     batches: options.batches ?? [32, 128, 512],
     workerCounts: options.workerCounts ?? Array.from({ length: cores }, (_, index) => index + 1),
@@ -96,6 +96,7 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
     dataset: options.dataset ?? 'synthetic',
   };
   checkSettings(settings);
+  if (!options.engines) settings.engines = await availableEngines(options.onNotice);
   const realImages = options.dataset
     ? (await loadDataset({ dataset: options.dataset, dataDir: options.dataDir })).train
     : undefined;
