@@ -3,8 +3,6 @@
 // engine's speed a training step achieves.
 
 import type { MatMulResult, MatMulTask } from '../shared/messages.js';
-import { loadBackend } from './backend.js';
-import { loadOnnxRuntime } from './onnx-engine.js';
 import { productGraph } from './onnx-graph.js';
 
 export async function measureMatMulRate(task: MatMulTask): Promise<MatMulResult> {
@@ -28,7 +26,7 @@ export async function measureMatMulRate(task: MatMulTask): Promise<MatMulResult>
 }
 
 async function onnxProduct(a: Float32Array, b: Float32Array, task: MatMulTask) {
-  const ort = await loadOnnxRuntime();
+  const ort = await (await import('./onnx-engine.js')).loadOnnxRuntime();
   const session = await ort.InferenceSession.create(productGraph(task.m, task.k, task.n), {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -47,7 +45,7 @@ async function onnxProduct(a: Float32Array, b: Float32Array, task: MatMulTask) {
 }
 
 async function tfjsProduct(a: Float32Array, b: Float32Array, task: MatMulTask) {
-  const tf = await loadBackend(task.backend);
+  const tf = await (await import('./backend.js')).loadBackend(task.backend);
   const left = tf.tensor2d(a, [task.m, task.k]);
   const right = tf.tensor2d(b, [task.k, task.n]);
   return async () => {

@@ -38,12 +38,13 @@ import {
   slotView,
 } from '../shared/optimizers.js';
 import type { ModelMemory } from '../shared/optimizers.js';
-import { loadBackend } from './backend.js';
 import { arriveAndWait } from './barrier.js';
 import type { GradientEngine, ShardRows } from './engine.js';
-import { measureMatMulRate } from './matmul-rate.js';
-import { loadOnnxRuntime, OnnxEngine } from './onnx-engine.js';
-import { TfjsEngine } from './tfjs-engine.js';
+
+// Each engine is imported when a task first needs it, so a thread loads
+// onnxruntime or TensorFlow.js, never both, and pays only for the one it runs.
+const tfjs = () => import('./backend.js');
+const onnx = () => import('./onnx-engine.js');
 
 /** Typed views on a session's shared memory, built once per session per thread. */
 interface SessionViews {
@@ -67,7 +68,7 @@ export default async function runTask(
   task: WorkerTask,
 ): Promise<TrainStepsResult | EvaluateResult | ProbeResult | MatMulResult> {
   if (task.kind === 'probe') return probe(task.engine, task.backend);
-  if (task.kind === 'matmul') return measureMatMulRate(task);
+  if (task.kind === 'matmul') return (await import('./matmul-rate.js')).measureMatMulRate(task);
   if (current?.id !== task.session.id) {
     await current?.engine.dispose();
     current = undefined;
@@ -78,10 +79,10 @@ export default async function runTask(
 
 async function probe(engine: EngineName, backend: TrainTask['backend']): Promise<ProbeResult> {
   if (engine === 'onnx') {
-    await loadOnnxRuntime();
+    await (await onnx()).loadOnnxRuntime();
     return { engine, backend: 'native', threadId };
   }
-  const tf = await loadBackend(backend);
+  const tf = await (await tfjs()).loadBackend(backend);
   return { engine, backend: tf.getBackend(), threadId };
 }
 
@@ -90,8 +91,11 @@ async function openSession(task: TrainTask | EvaluateTask): Promise<SessionViews
   const layout = parameterLayout(memory.shape);
   const engine: GradientEngine =
     task.engine === 'onnx'
-      ? await OnnxEngine.create(memory.shape, layout)
-      : new TfjsEngine(await loadBackend(task.backend), layout);
+      ? await (await onnx()).OnnxEngine.create(memory.shape, layout)
+      : new (await import('./tfjs-engine.js')).TfjsEngine(
+          await (await tfjs()).loadBackend(task.backend),
+          layout,
+        );
   const modelLayout = modelMemoryLayout(
     layout,
     optimizerStateSize(memory.optimizer),
