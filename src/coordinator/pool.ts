@@ -62,8 +62,12 @@ export class WorkerPool {
     }
   }
 
-  /** The engine's single-core matrix-multiply rate on [m, k]·[k, n], measured on one worker. */
-  async matMulRate(m: number, k: number, n: number, seconds: number): Promise<MatMulResult> {
+  /**
+   * The engine's matrix-multiply rate on [m, k]·[k, n], in GFLOP/s summed over
+   * `threads` workers multiplying at the same time: with 1, the single-core
+   * rate; with all of them, what the machine's cores deliver together.
+   */
+  async matMulRate(m: number, k: number, n: number, seconds: number, threads = 1): Promise<number> {
     const task: MatMulTask = {
       kind: 'matmul',
       engine: this.engine,
@@ -73,7 +77,9 @@ export class WorkerPool {
       n,
       seconds,
     };
-    return (await this.pool.run(task)) as MatMulResult;
+    const runs = Array.from({ length: threads }, () => this.pool.run(task));
+    const results = (await Promise.all(runs)) as MatMulResult[];
+    return results.reduce((sum, result) => sum + result.gflops, 0);
   }
 
   /** What the workers run, as reports print it: 'onnx' or 'tfjs (wasm)'. */

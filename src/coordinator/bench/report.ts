@@ -29,10 +29,16 @@ export function formatBenchReport(report: BenchReport): string {
       (settings.quick ? ' (quick)' : ''),
   );
   sections.push(
-    'matrix multiply on one core (first layer, 128 rows): ' +
+    `matrix multiply (first layer, 128 rows), on one core and on ${most} cores at once:\n` +
       report.peaks
-        .map((peak) => `${peak.engine} ${peak.inputSize} inputs ${peak.gflops.toFixed(1)} GFLOP/s`)
-        .join(', '),
+        .map(
+          (peak) =>
+            `  ${peak.engine} ${peak.inputSize} inputs: ${peak.gflops.toFixed(1)} GFLOP/s, ` +
+            `${peak.allCoresGflops.toFixed(1)} GFLOP/s in all ` +
+            `(${(peak.allCoresGflops / peak.gflops).toFixed(2)}x, the most any speed-up ` +
+            `can reach here)`,
+        )
+        .join('\n'),
   );
 
   sections.push(

@@ -65,8 +65,13 @@ export interface BenchReport {
   > & {
     dataset: string;
   };
-  /** Each engine's single-core matrix-multiply rate on the first layer's product. */
-  peaks: { engine: BenchEngine; inputSize: number; gflops: number }[];
+  /**
+   * Each engine's matrix-multiply rate on the first layer's product: on one
+   * core, and summed over as many cores as the most workers measured, all
+   * multiplying at once. Their ratio is the speed-up this machine's cores
+   * allow for compute of this kind, whatever the training code does.
+   */
+  peaks: { engine: BenchEngine; inputSize: number; gflops: number; allCoresGflops: number }[];
   rows: BenchRow[];
   peers: PeerRow[];
   /** One line per fitted cost model. */
@@ -147,10 +152,10 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   // each engine's matrix-multiply rate on one core: the yardstick of its rows
   const peaks: BenchReport['peaks'] = [];
   for (const { engine, inputSize } of peakTasks) {
-    const gflops = await step(`${engine} matrix multiply, ${inputSize} inputs`, () =>
-      matMulRate(engine, settings.hiddenSizes[0], inputSize),
+    const rates = await step(`${engine} matrix multiply, ${inputSize} inputs`, () =>
+      matMulRates(engine, settings.hiddenSizes[0], inputSize, Math.max(...settings.workerCounts)),
     );
-    peaks.push({ engine, inputSize, gflops });
+    peaks.push({ engine, inputSize, ...rates });
   }
 
   // syncgrad rows
@@ -290,12 +295,23 @@ async function availableEngines(onNotice?: (message: string) => void): Promise<E
   return pool.engine === 'onnx' ? ['onnx', 'tfjs'] : ['tfjs'];
 }
 
-async function matMulRate(engine: EngineName, rows: number, inputSize: number): Promise<number> {
-  const settings = resolveOptions({ dataset: '', workers: 1, engine });
+/**
+ * The engine's matrix-multiply rate on the first layer's forward product for
+ * a shard of 128 rows: on one core, and summed over `workers` cores at once,
+ * the most any worker count can get out of this machine's cores together.
+ */
+async function matMulRates(
+  engine: EngineName,
+  rows: number,
+  inputSize: number,
+  workers: number,
+): Promise<{ gflops: number; allCoresGflops: number }> {
+  const settings = resolveOptions({ dataset: '', workers, engine });
   const pool = await startPool(settings, false);
   try {
-    // the first layer's forward product for a shard of 128 rows
-    return (await pool.matMulRate(rows, inputSize, 128, 0.5)).gflops;
+    const gflops = await pool.matMulRate(rows, inputSize, 128, 0.5);
+    const allCoresGflops = await pool.matMulRate(rows, inputSize, 128, 0.5, workers);
+    return { gflops, allCoresGflops };
   } finally {
     await pool.close();
   }
