@@ -16,14 +16,19 @@ export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.j
 export type { LoadedModel } from './coordinator/model-io.js';
 export { evaluateLoadedModel } from './coordinator/evaluate-model.js';
 export { loadDataset } from './coordinator/data/index.js';
+export { bench } from './coordinator/bench/run-bench.js';
+export type { BenchOptions, BenchProgress, BenchReport } from './coordinator/bench/run-bench.js';
+export type { BenchRatio } from './coordinator/bench/ratios.js';
+export type { BenchRow, PeerRow, StepBreakdown } from './coordinator/bench/types.js';
 export type { LoadOptions, LoadProgress } from './coordinator/data/index.js';
 export type { DatasetSplits, LabelledImages } from './shared/images.js';
 export type { ModelShape } from './shared/layout.js';
-export type { BackendName } from './shared/messages.js';
+export type { BackendName, EngineName } from './shared/messages.js';
 export type { OptimizerName } from './shared/optimizers.js';
 export {
   BackendError,
   DatasetError,
+  EngineError,
   ModelFileError,
   OptionError,
   SyncgradError,
