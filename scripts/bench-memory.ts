@@ -1,11 +1,13 @@
-// Training throughput and memory of syncgrad with 1 and 2 workers and of
-// tfjs-layers model.fit on one thread, measured side by side in one run.
-// Every configuration runs in a fresh process, in alternating rounds, so
-// that each gets its own peak-memory figure and drifts in machine load hit
-// all of them alike; the best round of each is reported.
+// Peak memory (and throughput) of syncgrad with 1 and 2 workers and of
+// tfjs-layers model.fit on one thread on a real dataset, measured side by
+// side in one run. Every configuration runs in a fresh process, in
+// alternating rounds, so that each gets its own peak-memory figure and drifts
+// in machine load hit all of them alike; the best round of each is reported.
+// `syncgrad bench` is the throughput benchmark; this one answers what an
+// extra worker costs in memory.
 //
-// usage: node dist/scripts/bench-throughput.js [--dataset fashion-mnist]
-//        [--steps 600] [--batch-size 32] [--backend wasm] [--rounds 2]
+// usage: node dist/scripts/bench-memory.js [--dataset fashion-mnist]
+//        [--steps 600] [--batch-size 32] [--engine onnx] [--rounds 2]
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('dataset', { type: 'string', default: 'fashion-mnist' })
   .option('steps', { type: 'number', default: 600, describe: 'Updates per measured run' })
   .option('batch-size', { type: 'number', default: 32 })
-  .option('backend', { type: 'string', default: 'wasm' })
+  .option('engine', { type: 'string', default: 'onnx', describe: 'onnx or tfjs (wasm backend)' })
   .option('rounds', { type: 'number', default: 2 })
   .strict()
   .parseAsync();
@@ -53,8 +55,8 @@ const configurations: { name: string; args: string[] }[] = [1, 2].map((workers) 
     String(argv.steps),
     '--batch-size',
     String(argv['batch-size']),
-    '--backend',
-    argv.backend,
+    '--engine',
+    argv.engine,
     '--validation-split',
     '0',
     '--json',
@@ -62,7 +64,7 @@ const configurations: { name: string; args: string[] }[] = [1, 2].map((workers) 
 }));
 configurations.push({
   name: 'tfjs-layers model.fit, 1 thread',
-  args: [fit, argv.dataset, String(argv.steps), String(argv['batch-size']), argv.backend],
+  args: [fit, argv.dataset, String(argv.steps), String(argv['batch-size']), 'wasm'],
 });
 
 const best = new Map<string, Measurement>();
@@ -80,7 +82,7 @@ for (let round = 1; round <= argv.rounds; round++) {
 const [one, two, fitted] = configurations.map((configuration) => best.get(configuration.name)!);
 const megabytes = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 console.log(
-  `\n${argv.dataset}, batch ${argv['batch-size']}, ${argv.steps} steps, backend ${argv.backend}, best of ${argv.rounds}`,
+  `\n${argv.dataset}, batch ${argv['batch-size']}, ${argv.steps} steps, engine ${argv.engine}, best of ${argv.rounds}`,
 );
 console.log(
   `${'configuration'.padEnd(34)} ${'samples/s'.padStart(10)} ${'peak RSS MB'.padStart(12)}`,
