@@ -30,7 +30,7 @@ const truth: CostModel['coefficients'] = {
   allReduceFixedMs: 0.02,
   allReduceMsPerMegabyte: 0.055,
   updateMsPerParameter: 1.5e-6,
-  barrierMsPerWorker: 0.01,
+  waitFractionOfCompute: 0.05,
   overheadMs: 0.05,
 };
 
@@ -43,10 +43,12 @@ function truthStep(engine: BenchEngine, workers: number, globalBatch: number): S
   const shard = globalBatch / workers;
   const copies = engine === 'onnx' ? 2 : 0;
   const megabytes = (4 * kParameters * (copies + 1 + 1 / workers)) / 1e6;
+  const compute = truth.computeFixedMs + truth.computePerSampleMs * shard;
   return {
     gather: truth.gatherPerSampleMs * shard,
-    compute: truth.computeFixedMs + truth.computePerSampleMs * shard,
-    wait: truth.barrierMsPerWorker * (workers - 1),
+    compute,
+    // the slowest of W finishes sqrt(2 ln W) deviations after the mean
+    wait: truth.waitFractionOfCompute * compute * Math.sqrt(2 * Math.log(workers)),
     allReduce: truth.allReduceFixedMs + truth.allReduceMsPerMegabyte * megabytes,
     update: (truth.updateMsPerParameter * kParameters) / workers,
     overhead: truth.overheadMs,
@@ -287,7 +289,7 @@ test('the summary names every coefficient with its unit', () => {
   assert.equal(
     modelSummary(model),
     'onnx 784 inputs: compute 0.31 ms + 0.0072 ms/sample, gather 0.0004 ms/sample, ' +
-      'all-reduce 0.02 ms + 0.055 ms/MB, update 1.5 ns/param, barrier 0.01 ms/worker, ' +
+      'all-reduce 0.02 ms + 0.055 ms/MB, update 1.5 ns/param, wait 0.05 × compute × sqrt(2 ln W), ' +
       'overhead 0.05 ms',
   );
 });

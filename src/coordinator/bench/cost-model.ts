@@ -7,7 +7,7 @@
 //
 //   step(W, B) = gatherPerSample × shard
 //              + computeFixed + computePerSample × shard
-//              + barrierPerWorker × (W − 1)
+//              + imbalance × compute(W, B) × spread(W)
 //              + allReduceFixed + allReducePerMegabyte × megabytes(W)
 //              + updatePerParameter × P / W
 //              + overhead
@@ -22,8 +22,8 @@
 // gradient) is the same for every W and B, so it sits in computeFixed.
 //
 // Assumptions: each added core brings its own compute and its own cache, so a
-// row costs the same however many workers run; the barrier's cost grows
-// linearly in W. Contention for memory bandwidth between cores and NUMA
+// row costs the same however many workers run; the workers' compute times vary
+// independently, so the slowest of W lags the mean by spread(W) deviations. Contention for memory bandwidth between cores and NUMA
 // distances are not modeled, so predictions far beyond the measured core
 // count are optimistic: read them as an upper bound.
 
@@ -48,8 +48,12 @@ export interface CostModel {
     allReduceMsPerMegabyte: number;
     /** The optimizer's cost per parameter of the worker's own range. */
     updateMsPerParameter: number;
-    /** The first barrier's wait for each worker beyond the first. */
-    barrierMsPerWorker: number;
+    /**
+     * The first barrier's mean wait as a fraction of a shard's compute time
+     * and of spread(W) = sqrt(2 ln W): the slowest of W workers finishes about
+     * spread(W) standard deviations after the mean one.
+     */
+    waitFractionOfCompute: number;
     /** The coordinator's cost per step outside the worker loop. */
     overheadMs: number;
   };
@@ -169,8 +173,8 @@ export function fitCostModel(rows: BenchRow[], parameters: number): CostModel {
   const updateMsPerParameter = fitThroughOrigin(
     samples.map(({ workers, parts }) => ({ x: parameters / workers, y: parts.update })),
   );
-  const barrierMsPerWorker = fitThroughOrigin(
-    samples.map(({ workers, parts }) => ({ x: workers - 1, y: parts.wait })),
+  const waitFractionOfCompute = fitThroughOrigin(
+    samples.map(({ workers, parts }) => ({ x: parts.compute * spread(workers), y: parts.wait })),
   );
 
   return {
@@ -184,7 +188,7 @@ export function fitCostModel(rows: BenchRow[], parameters: number): CostModel {
       allReduceFixedMs: allReduce.intercept,
       allReduceMsPerMegabyte: allReduce.slope,
       updateMsPerParameter,
-      barrierMsPerWorker,
+      waitFractionOfCompute,
       overheadMs: Math.max(0, mean(samples.map(({ parts }) => parts.overhead))),
     },
     fittedFrom: measured.length,
@@ -208,16 +212,27 @@ export function predictStep(model: CostModel, workers: number, globalBatch: numb
   }
   const c = model.coefficients;
   const shard = globalBatch / workers;
+  const compute = c.computeFixedMs + c.computePerSampleMs * shard;
   return {
     gather: c.gatherPerSampleMs * shard,
-    compute: c.computeFixedMs + c.computePerSampleMs * shard,
-    wait: c.barrierMsPerWorker * (workers - 1),
+    compute,
+    wait: c.waitFractionOfCompute * compute * spread(workers),
     allReduce:
       c.allReduceFixedMs +
       c.allReduceMsPerMegabyte * allReduceMegabytes(model.engine, model.parameters, workers),
     update: c.updateMsPerParameter * (model.parameters / workers),
     overhead: c.overheadMs,
   };
+}
+
+/**
+ * How far behind the mean the slowest of `workers` workers finishes, in
+ * standard deviations of their compute times, for independent, roughly
+ * normal variations: sqrt(2 ln W), the usual estimate of the expected maximum
+ * of W standard normal draws; 0 for one worker, who waits for no one.
+ */
+export function spread(workers: number): number {
+  return Math.sqrt(2 * Math.log(workers));
 }
 
 function stepMilliseconds(parts: StepBreakdown): number {
@@ -291,7 +306,7 @@ export function modelSummary(model: CostModel): string {
     `gather ${brief(c.gatherPerSampleMs)} ms/sample, ` +
     `all-reduce ${brief(c.allReduceFixedMs)} ms + ${brief(c.allReduceMsPerMegabyte)} ms/MB, ` +
     `update ${brief(c.updateMsPerParameter * 1e6)} ns/param, ` +
-    `barrier ${brief(c.barrierMsPerWorker)} ms/worker, ` +
+    `wait ${brief(c.waitFractionOfCompute)} × compute × sqrt(2 ln W), ` +
     `overhead ${brief(c.overheadMs)} ms`
   );
 }
