@@ -4,7 +4,7 @@
 
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
-import { OptionError, TrainingAbortedError } from '../../shared/errors.js';
+import { TrainingAbortedError } from '../../shared/errors.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { parameterLayout } from '../../shared/layout.js';
 import type { ModelShape } from '../../shared/layout.js';
@@ -15,10 +15,10 @@ import { resolveOptions } from '../options.js';
 import { fitCostModel, modelSummary, predictedRows } from './cost-model.js';
 import type { CostModel } from './cost-model.js';
 import { measureModelFit } from './fit-peer.js';
-import { flopsPerSample, measureConfiguration, relateToOneWorker } from './measure.js';
+import { measureConfiguration, relateToOneWorker } from './measure.js';
+import { checkSettings, peerConfigurations, plannedSteps } from './plan.js';
 import { syntheticImages } from './synthetic-data.js';
 import { probeTorch, runTorchPeer } from './torch-peer.js';
-import type { TorchInfo } from './torch-peer.js';
 import { benchRatios } from './ratios.js';
 import type { BenchRatio } from './ratios.js';
 import type { BenchEngine, BenchRow, PeerRow } from './types.js';
@@ -110,7 +110,10 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
     : settings.inputSizes;
   const torch = settings.peers ? await probeTorch() : undefined;
   if (settings.peers && !torch) {
-    options.onNotice?.('PyTorch is not importable by python3 here; measuring without it');
+    options.onNotice?.(
+      'PyTorch is not importable by python3 or /usr/bin/python3 (SYNCGRAD_PYTHON names another ' +
+        'interpreter); measuring without it',
+    );
   }
 
   // the plan: every task, so progress can say how far along the run is
@@ -164,7 +167,7 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   for (const task of rowTasks) {
     const shape = modelShape(task.inputSize, settings.hiddenSizes);
     const peak = peaks.find((p) => p.engine === task.engine && p.inputSize === task.inputSize)!;
-    const stepsPerEpoch = plannedSteps(shape, peak.gflops, task, settings.seconds);
+    const stepsPerEpoch = plannedSteps(shape, peak.gflops, task, settings.seconds, kTimedEpochs);
     const needed = stepsPerEpoch * task.globalBatch;
     let data = realImages ?? images.get(task.inputSize);
     if (!data || (!realImages && data.count < needed)) {
@@ -251,39 +254,6 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   };
 }
 
-function checkSettings(settings: {
-  batches: number[];
-  workerCounts: number[];
-  inputSizes: number[];
-  seconds: number;
-  engines: EngineName[];
-}): void {
-  wholeNumbers('batches', settings.batches, '--batches 32,128,512');
-  wholeNumbers('workers', settings.workerCounts, '--workers 1,2');
-  wholeNumbers('inputs', settings.inputSizes, '--inputs 784,3072');
-  if (!(settings.seconds > 0) || !Number.isFinite(settings.seconds)) {
-    throw new OptionError(
-      'seconds',
-      `--seconds must be a positive number of seconds per row, got ${settings.seconds}.`,
-    );
-  }
-  for (const engine of settings.engines) {
-    if (engine !== 'onnx' && engine !== 'tfjs') {
-      throw new OptionError('engines', `--engines must list onnx, tfjs or both; got '${engine}'.`);
-    }
-  }
-}
-
-function wholeNumbers(flag: string, values: number[], example: string): void {
-  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1)) {
-    throw new OptionError(
-      flag,
-      `--${flag} must list positive whole numbers separated by commas, got ` +
-        `'${values.join(',')}'. Example: ${example}.`,
-    );
-  }
-}
-
 /** onnx when it loads here, and tfjs, which always does. */
 async function availableEngines(onNotice?: (message: string) => void): Promise<EngineName[]> {
   const notices: string[] = [];
@@ -319,54 +289,6 @@ async function matMulRates(
 
 function modelShape(inputSize: number, hiddenSizes: number[]): ModelShape {
   return { inputSize, hiddenSizes, outputSize: kClasses };
-}
-
-/**
- * Steps per epoch for about `seconds / kTimedEpochs` per epoch, guessed from
- * the engine's matrix-multiply rate: a training step reaches roughly half of
- * it on each worker. Bounded so that a poor guess costs little time.
- */
-function plannedSteps(
-  shape: ModelShape,
-  gflops: number,
-  task: { globalBatch: number; workers: number },
-  seconds: number,
-): number {
-  const samplesPerSecond = (0.5 * gflops * 1e9 * task.workers) / flopsPerSample(shape);
-  const steps = (samplesPerSecond * seconds) / kTimedEpochs / task.globalBatch;
-  return Math.max(4, Math.min(400, Math.round(steps)));
-}
-
-interface PeerConfiguration {
-  peer: string;
-  configuration: string;
-  threads: number;
-  processes: number;
-}
-
-function peerConfigurations(torch: TorchInfo | undefined, workers: number): PeerConfiguration[] {
-  const list: PeerConfiguration[] = [
-    { peer: 'tfjs-layers', configuration: 'model.fit, 1 thread', threads: 1, processes: 1 },
-  ];
-  if (!torch) return list;
-  list.push({ peer: 'PyTorch', configuration: '1 thread', threads: 1, processes: 1 });
-  if (workers > 1) {
-    list.push({
-      peer: 'PyTorch',
-      configuration: `${workers} threads`,
-      threads: workers,
-      processes: 1,
-    });
-    if (torch.distributed) {
-      list.push({
-        peer: 'PyTorch',
-        configuration: `torch.distributed gloo, ${workers} processes`,
-        threads: 1,
-        processes: workers,
-      });
-    }
-  }
-  return list;
 }
 
 function fittedModels(rows: BenchRow[], hiddenSizes: number[]): CostModel[] {
