@@ -103,10 +103,9 @@ async function main(): Promise<void> {
           })
           .option('engine', {
             type: 'string',
-            default: 'auto',
             describe:
-              `Gradient engine: ${kEngines.join(', ')} (auto: onnx, the native one, when it ` +
-              `loads, else tfjs)`,
+              `Gradient engine: ${kEngines.join(', ')} [default: auto, which is onnx, the ` +
+              `native one, when it loads, else tfjs]`,
           })
           .option('backend', {
             type: 'string',
@@ -190,6 +189,8 @@ async function main(): Promise<void> {
           }),
       (argv) => benchCommand(argv as unknown as BenchFlags, controller.signal),
     )
+    // a flag given twice keeps its last value, as in most command lines
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .demandCommand(1, 'Name a command: syncgrad train, syncgrad eval or syncgrad bench.')
     .strict()
     .fail((message, error) => {
@@ -243,7 +244,8 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     if (error instanceof TrainingAbortedError) {
-      process.stderr.write('syncgrad: training stopped before the end; nothing was saved.\n');
+      const what = process.argv[2] === 'bench' ? 'the benchmark' : 'training';
+      process.stderr.write(`syncgrad: ${what} stopped before the end; nothing was saved.\n`);
       process.exit(130);
     }
     if (error instanceof SyncgradError) {

@@ -86,6 +86,31 @@ test('syncgrad bench prints its tables and writes bench.json, bench.csv and benc
   }
 });
 
+test('a bench flag given twice keeps its last value', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'syncgrad-bench-'));
+  try {
+    const flags = ['--engines', 'onnx', '--inputs', '784', '--workers', '1', '--no-peers'];
+    const run = await runCli([
+      'bench',
+      ...flags,
+      '--batches',
+      '32',
+      '--batches',
+      '16',
+      '--seconds',
+      '0.1',
+      '--out',
+      out,
+      '--json',
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const report = lastJsonLine(run.stdout) as { settings: { batches: number[] } };
+    assert.deepEqual(report.settings.batches, [16]);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
 test('bad bench flags exit 1 with one line naming the flag', async () => {
   const cases: [string[], RegExp][] = [
     [['--batches', '32,0'], /--batches must list positive whole numbers .* got '32,0'/],
@@ -93,6 +118,9 @@ test('bad bench flags exit 1 with one line naming the flag', async () => {
     [['--engines', 'onnx,gpu'], /--engines must list onnx, tfjs or both; got 'gpu'/],
     [['--seconds', '-1'], /--seconds must be a positive number of seconds per row, got -1/],
     [['--inputs', '784,'], /--inputs must be a comma-separated list, got '784,'/],
+    [['--inputs', '100000000'], /--inputs 100000000 needs [\d.]+ GB .* use inputs of at most/],
+    [['--engines', 'onnx', '--out', ''], /--out must name a folder, got ''/],
+    [['--engines', 'onnx', '--out', '/proc/none/x'], /--out \/proc\/none\/x cannot hold/],
   ];
   for (const [flags, message] of cases) {
     const run = await runCli(['bench', '--no-peers', ...flags]);

@@ -99,6 +99,21 @@ test('the same command twice gives the same paramsDigest', async (t) => {
   assert.equal(first.paramsDigest, second.paramsDigest);
 });
 
+test('--backend alone selects the tfjs engine, and a flag given twice keeps its last value', async (t) => {
+  if (!requireData(t, fashionMnistDir, fashionHow)) return;
+  const common = ['train', '--data-dir', fashionMnistDir, '--workers', '2', '--json'];
+  const run = await runCli([...common, '--backend', 'cpu', '--max-steps', '9', '--max-steps', '4']);
+  assert.equal(run.status, 0, run.stderr);
+  const report = lastJsonLine(run.stdout);
+  assert.equal(report.engine, 'tfjs');
+  assert.equal(report.backend, 'cpu');
+  assert.equal(report.steps, 4);
+
+  const native = lastJsonLine((await runCli([...common, '--max-steps', '4'])).stdout);
+  assert.equal(native.engine, 'onnx');
+  assert.equal(native.backend, 'native');
+});
+
 test('the CIFAR-10 JPEG tree trains from its folders with a separate test folder', async (t) => {
   if (!requireData(t, cifarJpegDir, cifarHow)) return;
   const cache = await mkdtemp(join(tmpdir(), 'syncgrad-cache-'));

@@ -36,7 +36,7 @@ export interface TrainFlags {
   maxSteps?: string;
   validationSplit?: string;
   out?: string;
-  engine: string;
+  engine?: string;
   backend?: string;
   json: boolean;
 }
@@ -91,7 +91,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     seed: numberFlag('seed', flags.seed),
     maxSteps: numberFlag('max-steps', flags.maxSteps),
     validationSplit: numberFlag('validation-split', flags.validationSplit),
-    engine: flags.engine as EngineChoice,
+    engine: flags.engine as EngineChoice | undefined,
     backend: flags.backend as BackendName | undefined,
     signal,
     onLoadProgress: createProgressPrinter(process.stderr),

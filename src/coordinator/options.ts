@@ -160,7 +160,11 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     seed: options.seed ?? 42,
     maxSteps: options.maxSteps ?? Number.POSITIVE_INFINITY,
     validationSplit: options.validationSplit,
-    engine: options.engine ?? (options.backend === undefined ? 'auto' : 'tfjs'),
+    // a TensorFlow.js backend named with the choice left to syncgrad means tfjs
+    engine:
+      (options.engine ?? 'auto') === 'auto' && options.backend !== undefined
+        ? 'tfjs'
+        : (options.engine ?? 'auto'),
     backend: options.backend ?? 'wasm',
   };
 

@@ -1,7 +1,7 @@
 // `syncgrad bench`: runs the benchmark with a progress bar, prints its tables,
 // and writes bench.json, bench.csv and bench.svg into the output folder.
 
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import cliProgress from 'cli-progress';
@@ -31,8 +31,12 @@ export interface BenchFlags {
 }
 
 export async function benchCommand(flags: BenchFlags, signal: AbortSignal): Promise<void> {
-  // the output folder must be writable before minutes of measuring
-  await ensureDirectory(flags.out);
+  if (flags.out.trim() === '') {
+    throw new OptionError(
+      'out',
+      `--out must name a folder, got ''. Example: --out syncgrad-bench.`,
+    );
+  }
   const progress = progressDisplay(process.stderr);
   const report = await bench({
     quick: flags.quick,
@@ -45,6 +49,8 @@ export async function benchCommand(flags: BenchFlags, signal: AbortSignal): Prom
     dataset: flags.dataset,
     dataDir: flags.dataDir,
     signal,
+    // the output folder must be usable before minutes of measuring
+    beforeRun: () => outputFolder(flags.out),
     onProgress: progress.update,
     onNotice: (message) => {
       progress.pause();
@@ -52,17 +58,49 @@ export async function benchCommand(flags: BenchFlags, signal: AbortSignal): Prom
     },
   }).finally(progress.stop);
 
-  const files = {
-    json: join(flags.out, 'bench.json'),
-    csv: join(flags.out, 'bench.csv'),
-    svg: join(flags.out, 'bench.svg'),
-  };
-  await writeFile(files.json, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(files.csv, benchCsv(report.rows, report.peers));
-  await writeFile(files.svg, await renderBenchChart(report.rows, report.peers));
+  // the tables first, so a failure to write the files loses none of them
   process.stdout.write(formatBenchReport(report));
-  process.stdout.write(`wrote ${files.json}, ${files.csv} and ${files.svg}\n`);
+  const contents = {
+    'bench.json': JSON.stringify(report, null, 2) + '\n',
+    'bench.csv': benchCsv(report.rows, report.peers),
+    'bench.svg': await renderBenchChart(report.rows, report.peers),
+  };
+  const written = await writeAll(flags.out, contents);
+  process.stdout.write(`wrote ${written.join(', ')}\n`);
   if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+async function outputFolder(out: string): Promise<void> {
+  try {
+    await ensureDirectory(out);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OptionError(
+      'out',
+      `--out ${out} cannot hold the benchmark's files: ${reason}. Name a folder that exists ` +
+        `or can be created.`,
+    );
+  }
+}
+
+/**
+ * Writes every file under a temporary name first and renames them into
+ * place only once all are written, so earlier results are replaced whole or
+ * not at all.
+ */
+async function writeAll(folder: string, contents: Record<string, string>): Promise<string[]> {
+  const entries = Object.entries(contents).map(([name, text]) => ({
+    text,
+    path: join(folder, name),
+    temporary: join(folder, `.${name}.${process.pid}.partial`),
+  }));
+  try {
+    for (const entry of entries) await writeFile(entry.temporary, entry.text);
+    for (const entry of entries) await rename(entry.temporary, entry.path);
+  } finally {
+    await Promise.all(entries.map((entry) => rm(entry.temporary, { force: true })));
+  }
+  return entries.map((entry) => entry.path);
 }
 
 function listFlag(flag: string, text: string | undefined): string[] | undefined {
@@ -90,14 +128,15 @@ function numberListFlag(flag: string, text: string | undefined): number[] | unde
 /** A bar on a terminal; elsewhere one line per finished task. */
 function progressDisplay(stream: NodeJS.WriteStream) {
   let bar: cliProgress.SingleBar | undefined;
-  let lastCompleted = -1;
+  let lastStarted = -1;
   return {
     update(progress: BenchProgress): void {
       if (!stream.isTTY) {
-        if (progress.completed !== lastCompleted && progress.completed > 0) {
-          stream.write(`bench ${progress.completed}/${progress.total}: ${progress.label}\n`);
+        // one line as each task starts, so a long first row shows at once
+        if (progress.completed < progress.total && progress.completed !== lastStarted) {
+          stream.write(`bench ${progress.completed + 1}/${progress.total}: ${progress.label}\n`);
+          lastStarted = progress.completed;
         }
-        lastCompleted = progress.completed;
         return;
       }
       if (!bar) {

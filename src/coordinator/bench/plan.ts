@@ -7,21 +7,43 @@ import type { EngineName } from '../../shared/messages.js';
 import { flopsPerSample } from './measure.js';
 import type { TorchInfo } from './torch-peer.js';
 
-export function checkSettings(settings: {
-  batches: number[];
-  workerCounts: number[];
-  inputSizes: number[];
-  seconds: number;
-  engines: EngineName[];
-}): void {
+/** The most input floats a benchmark row may hold: its synthetic images and the model. */
+const kMostInputFloats = 2 ** 28;
+
+export function checkSettings(
+  settings: {
+    batches: number[];
+    workerCounts: number[];
+    inputSizes: number[];
+    hiddenSizes: number[];
+    seconds: number;
+    engines: EngineName[];
+  },
+  syntheticData: boolean,
+): void {
   wholeNumbers('batches', settings.batches, '--batches 32,128,512');
   wholeNumbers('workers', settings.workerCounts, '--workers 1,2');
   wholeNumbers('inputs', settings.inputSizes, '--inputs 784,3072');
+  for (const inputSize of syntheticData ? settings.inputSizes : []) {
+    // 4096 synthetic images at least, and a first layer of inputSize × width
+    const floats = inputSize * Math.max(4096, settings.hiddenSizes[0] * 8);
+    if (floats > kMostInputFloats) {
+      throw new OptionError(
+        'inputs',
+        `--inputs ${inputSize} needs ${((floats * 5) / 2 ** 30).toFixed(1)} GB for its ` +
+          `synthetic images and first layer, more than a benchmark row should take; use ` +
+          `inputs of at most ${Math.floor(kMostInputFloats / 4096).toLocaleString('en-US')}.`,
+      );
+    }
+  }
   if (!(settings.seconds > 0) || !Number.isFinite(settings.seconds)) {
     throw new OptionError(
       'seconds',
       `--seconds must be a positive number of seconds per row, got ${settings.seconds}.`,
     );
+  }
+  if (settings.engines.length === 0) {
+    throw new OptionError('engines', '--engines must name at least one engine: onnx, tfjs.');
   }
   for (const engine of settings.engines) {
     if (engine !== 'onnx' && engine !== 'tfjs') {

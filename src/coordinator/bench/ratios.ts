@@ -46,7 +46,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     );
     if (one && workers > 1) {
       ratios.push({
-        name: `${top.engine} ${workers} workers / 1 worker, ${where}`,
+        name: `${top.engine} ${plural(workers)} / 1 worker, ${where}`,
         value: top.samplesPerSecond / one.samplesPerSecond,
         target: globalBatch >= 128 ? 1.85 : undefined,
         better: 'higher',
@@ -59,7 +59,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
       .sort((a, b) => b.samplesPerSecond - a.samplesPerSecond)[0];
     if (torch) {
       ratios.push({
-        name: `${top.engine} ${workers} workers / PyTorch best (${torch.configuration}), ${where}`,
+        name: `${top.engine} ${plural(workers)} / PyTorch best (${torch.configuration}), ${where}`,
         value: top.samplesPerSecond / torch.samplesPerSecond,
         target: globalBatch >= 128 ? 1 : undefined,
         better: 'higher',
@@ -70,7 +70,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     );
     if (fit) {
       ratios.push({
-        name: `${top.engine} ${workers} workers / tfjs-layers model.fit, ${where}`,
+        name: `${top.engine} ${plural(workers)} / tfjs-layers model.fit, ${where}`,
         value: top.samplesPerSecond / fit.samplesPerSecond,
         target: globalBatch === 128 ? 10 : undefined,
         better: 'higher',
@@ -79,7 +79,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     if (top.breakdown) {
       const parts = Object.values(top.breakdown).reduce((sum, value) => sum + value, 0);
       ratios.push({
-        name: `${top.engine} ${workers} workers, share of step outside gradient compute, ${where}`,
+        name: `${top.engine} ${plural(workers)}, share of step outside gradient compute, ${where}`,
         value: 1 - top.breakdown.compute / parts,
         target: globalBatch === 128 ? 0.05 : undefined,
         better: 'lower',
@@ -87,4 +87,8 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     }
   }
   return ratios;
+}
+
+function plural(workers: number): string {
+  return `${workers} worker${workers === 1 ? '' : 's'}`;
 }

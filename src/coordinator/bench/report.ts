@@ -29,7 +29,7 @@ export function formatBenchReport(report: BenchReport): string {
       (settings.quick ? ' (quick)' : ''),
   );
   sections.push(
-    `matrix multiply (first layer, 128 rows), on one core and on ${most} cores at once:\n` +
+    `matrix multiply (first layer, 128 rows), on one core and on ${plural(most, 'core')} at once:\n` +
       report.peaks
         .map(
           (peak) =>
@@ -104,7 +104,8 @@ export function formatBenchReport(report: BenchReport): string {
 
   if (report.peers.length > 0) {
     sections.push(
-      `peers, on the same model, batch and optimizer (syncgrad: best engine, ${most} workers)\n` +
+      `peers, on the same model, batch and optimizer (syncgrad: best engine, ` +
+        `${plural(most, 'worker')})\n` +
         table(
           ['peer', 'configuration', 'inputs', 'batch', 'samples/s', 'syncgrad/peer'],
           report.peers.map((peer) => {
@@ -129,7 +130,12 @@ export function formatBenchReport(report: BenchReport): string {
     );
   }
 
-  sections.push(`cost models\n${report.costModels.map((line) => `  ${line}`).join('\n')}`);
+  sections.push(
+    report.costModels.length > 0
+      ? `cost models\n${report.costModels.map((line) => `  ${line}`).join('\n')}`
+      : 'cost models: none fitted (each needs at least two measured rows of one engine and ' +
+          'input size)',
+  );
   sections.push(
     'ratios\n' +
       report.ratios
@@ -172,6 +178,10 @@ function table(header: string[], rows: (string | number)[][]): string {
     )
     .map((line) => `  ${line}`)
     .join('\n');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function rate(samplesPerSecond: number): string {

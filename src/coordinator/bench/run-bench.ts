@@ -48,20 +48,25 @@ export interface BenchOptions {
   predictWorkers?: number[];
   onProgress?: (progress: BenchProgress) => void;
   onNotice?: (message: string) => void;
+  /** Called once the options are checked, before anything is measured. */
+  beforeRun?: () => Promise<void>;
+  /** Aborting stops the run after the row or peer in progress; bench then rejects. */
   signal?: AbortSignal;
 }
 
+/** Sent as each task starts, and once more when the last one is done. */
 export interface BenchProgress {
+  /** Tasks finished before the one starting now. */
   completed: number;
   total: number;
-  /** What runs now, e.g. 'onnx 784 inputs, batch 128, 2 workers'. */
+  /** What starts now, e.g. 'onnx 784 inputs, batch 128, 2 workers'; 'done' at the end. */
   label: string;
 }
 
 export interface BenchReport {
   machine: { cpu: string; cores: number; memoryGigabytes: number; node: string };
   settings: Required<
-    Omit<BenchOptions, 'onProgress' | 'onNotice' | 'signal' | 'dataset' | 'dataDir'>
+    Omit<BenchOptions, 'onProgress' | 'onNotice' | 'beforeRun' | 'signal' | 'dataset' | 'dataDir'>
   > & {
     dataset: string;
   };
@@ -90,25 +95,52 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   const quick = options.quick ?? false;
   const settings = {
     quick,
-    engines: options.engines ?? (['onnx', 'tfjs'] as EngineName[]),
-    inputSizes: options.inputSizes ?? (quick ? [784] : [784, 3072]),
-    batches: options.batches ?? [32, 128, 512],
-    workerCounts: options.workerCounts ?? Array.from({ length: cores }, (_, index) => index + 1),
+    engines: distinct(options.engines ?? (['onnx', 'tfjs'] as EngineName[])),
+    inputSizes: distinct(options.inputSizes ?? (quick ? [784] : [784, 3072])),
+    batches: distinct(options.batches ?? [32, 128, 512]),
+    workerCounts: distinct(
+      options.workerCounts ?? Array.from({ length: cores }, (_, index) => index + 1),
+    ),
     seconds: options.seconds ?? (quick ? 0.5 : 1.5),
     peers: options.peers ?? true,
     hiddenSizes: options.hiddenSizes ?? [200, 150],
     predictWorkers: options.predictWorkers ?? [4, 8, 16, 32, 64],
     dataset: options.dataset ?? 'synthetic',
   };
-  checkSettings(settings);
-  if (!options.engines) settings.engines = await availableEngines(options.onNotice);
+  checkSettings(settings, options.dataset === undefined);
+  const notice = (message: string) => options.onNotice?.(message);
+  const stopIfAborted = () => {
+    if (options.signal?.aborted) throw new TrainingAbortedError('The benchmark was stopped.');
+  };
+  await options.beforeRun?.();
+  if (!options.engines) settings.engines = await availableEngines(notice);
   const realImages = options.dataset
     ? (await loadDataset({ dataset: options.dataset, dataDir: options.dataDir })).train
     : undefined;
+  if (realImages && options.inputSizes) {
+    notice(`the input size comes from ${options.dataset}; the given input sizes are not used`);
+  }
   const inputSizes = realImages
     ? [realImages.height * realImages.width * realImages.channels]
     : settings.inputSizes;
+  const mostWorkers = Math.max(...settings.workerCounts);
+  if (mostWorkers > cores) {
+    notice(
+      `${mostWorkers} workers on ${cores} cores: the threads share cores, so the extra ` +
+        `workers measure contention, not scaling`,
+    );
+  }
+  for (const globalBatch of settings.batches) {
+    const skipped = settings.workerCounts.filter((workers) => workers > globalBatch);
+    if (skipped.length > 0) {
+      notice(
+        `batch ${globalBatch} is skipped for ${skipped.join(', ')} workers: each worker needs ` +
+          `at least one sample of the batch`,
+      );
+    }
+  }
   const torch = settings.peers ? await probeTorch() : undefined;
+  stopIfAborted();
   if (settings.peers && !torch) {
     options.onNotice?.(
       'PyTorch is not importable by python3 or /usr/bin/python3 (SYNCGRAD_PYTHON names another ' +
@@ -126,7 +158,9 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
       ),
     ),
   );
-  const peerBatches = quick ? [128] : settings.batches;
+  const peerBatches = quick
+    ? [settings.batches.includes(128) ? 128 : settings.batches[0]]
+    : settings.batches;
   const peerTasks = settings.peers
     ? inputSizes.flatMap((inputSize) =>
         peerBatches.flatMap((globalBatch) =>
@@ -144,11 +178,19 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   const total = peakTasks.length + rowTasks.length + peerTasks.length;
   let completed = 0;
   const step = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
-    if (options.signal?.aborted) throw new TrainingAbortedError('The benchmark was aborted.');
+    stopIfAborted();
     options.onProgress?.({ completed, total, label });
-    const result = await work();
+    let result: T;
+    try {
+      result = await work();
+    } catch (error) {
+      // a peer stopped by the same Ctrl-C fails; the stop is what happened
+      stopIfAborted();
+      throw error;
+    }
+    stopIfAborted();
     completed++;
-    options.onProgress?.({ completed, total, label });
+    if (completed === total) options.onProgress?.({ completed, total, label: 'done' });
     return result;
   };
 
@@ -302,6 +344,10 @@ function fittedModels(rows: BenchRow[], hiddenSizes: number[]): CostModel[] {
     .map((group) =>
       fitCostModel(group, parameterLayout(modelShape(group[0].inputSize, hiddenSizes)).count),
     );
+}
+
+function distinct<T>(values: T[]): T[] {
+  return [...new Set(values)];
 }
 
 function plural(count: number, noun: string): string {
