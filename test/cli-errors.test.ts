@@ -2,7 +2,7 @@
 // exit status and no stack trace.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -76,6 +76,13 @@ test('an unusable --out folder is refused before any training, without hanging',
       /--out \/proc\/syncgrad-model/,
     );
     await expectFailure(['train', '--out', ''], 1, /--out needs a folder name/);
+
+    // a bad flag beside --out leaves no new folder behind
+    const fresh = join(scratch, 'fresh-model');
+    await expectFailure(['train', '--out', fresh, '--lr', '-1'], 1, /--lr must be a positive/);
+    await expectFailure(['train', '--out', fresh, '--workers', '0'], 1, /--workers must be/);
+    await assert.rejects(readFile(join(fresh, 'model.json')), { code: 'ENOENT' });
+    await assert.rejects(access(fresh), { code: 'ENOENT' });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 
 import { OptionError } from '../shared/errors.js';
 import type { BackendName } from '../shared/messages.js';
+import { optimizerConfig } from '../shared/optimizers.js';
 import type { OptimizerName } from '../shared/optimizers.js';
 import { EpochProgress, perClassTable } from './console-report.js';
 import { ensureDirectory } from './data/common.js';
@@ -15,8 +16,8 @@ import { evaluateLoadedModel, useFastestLocalBackend } from './evaluate-model.js
 import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
 import type { DataSummary, SetSummary } from './prepare-data.js';
-import { checkHiddenSizes } from './options.js';
-import type { EngineChoice } from './options.js';
+import { checkHiddenSizes, resolveOptions } from './options.js';
+import type { EngineChoice, TrainOptions } from './options.js';
 import { train } from './trainer.js';
 
 export interface TrainFlags {
@@ -71,11 +72,9 @@ function hiddenFlag(text: string): number[] {
 export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Promise<void> {
   const out = flags.json ? process.stderr : process.stdout;
   const started = performance.now();
-  // a model folder that cannot be written is found now, not after training
-  if (flags.out !== undefined) await prepareModelFolder(flags.out);
   let epochs = numberFlag('epochs', flags.epochs);
   const progress = new EpochProgress(out, () => epochs);
-  const summary = await train({
+  const options: TrainOptions = {
     dataset: flags.dataset,
     test: flags.test,
     dataDir: flags.dataDir,
@@ -102,7 +101,13 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
       progress.update(step);
     },
     onEpoch: (record) => progress.epoch(record),
-  }).finally(() => progress.stop());
+  };
+  // every flag is checked, and a model folder that cannot be written is
+  // found, before any data is loaded or folder created
+  const settings = resolveOptions(options);
+  optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
+  if (flags.out !== undefined) await prepareModelFolder(flags.out);
+  const summary = await train(options).finally(() => progress.stop());
 
   if (summary.test) {
     out.write(`\n${testLine(summary.test)}\n${perClassTable(summary.test)}\n`);

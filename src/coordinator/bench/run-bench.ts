@@ -297,14 +297,16 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
 }
 
 /** onnx when it loads here, and tfjs, which always does. */
-async function availableEngines(onNotice?: (message: string) => void): Promise<EngineName[]> {
-  const notices: string[] = [];
-  const settings = resolveOptions({ dataset: '', workers: 1, engine: 'auto' });
-  settings.onNotice = (message) => notices.push(message);
-  const pool = await startPool(settings, false);
-  await pool.close();
-  notices.forEach((message) => onNotice?.(message));
-  return pool.engine === 'onnx' ? ['onnx', 'tfjs'] : ['tfjs'];
+async function availableEngines(notice: (message: string) => void): Promise<EngineName[]> {
+  const settings = resolveOptions({ dataset: '', workers: 1, engine: 'onnx' });
+  try {
+    await (await startPool(settings, false)).close();
+    return ['onnx', 'tfjs'];
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    notice(`the onnx engine could not load (${reason.split('. Use')[0]}); measuring tfjs only`);
+    return ['tfjs'];
+  }
 }
 
 /**
