@@ -23,6 +23,8 @@ export function loadBackend(name: BackendName): Promise<Tf> {
 }
 
 async function activate(name: BackendName): Promise<Tf> {
+  // this thread chooses its backend itself: no advice banner from TensorFlow.js
+  tf.env().set('PROD', true);
   if (name === 'wasm') {
     if (process.env.SYNCGRAD_TEST_FAULT === 'wasm-unavailable') {
       throw new BackendError(
