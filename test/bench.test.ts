@@ -3,7 +3,8 @@
 // its three files, and rejects bad flags with one clear line.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +12,7 @@ import { test } from 'node:test';
 import { bench } from '../src/coordinator/bench/run-bench.js';
 import type { BenchProgress } from '../src/coordinator/bench/run-bench.js';
 import { flopsPerSample } from '../src/coordinator/bench/measure.js';
-import { hasStackTrace, lastJsonLine, runCli } from './helpers/cli.js';
+import { cliPath, hasStackTrace, lastJsonLine, runCli } from './helpers/cli.js';
 
 test('flops of a sample: forward, kernel gradients, and input gradients above the first layer', () => {
   // 784-200-150-10: products of 156,800 + 30,000 + 1,500 multiply-adds
@@ -106,6 +107,35 @@ test('a bench flag given twice keeps its last value', async () => {
     assert.equal(run.status, 0, run.stderr);
     const report = lastJsonLine(run.stdout) as { settings: { batches: number[] } };
     assert.deepEqual(report.settings.batches, [16]);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C stops syncgrad bench with status 130 and leaves earlier results as they were', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'syncgrad-bench-'));
+  try {
+    await writeFile(join(out, 'bench.json'), 'earlier results\n');
+    const args = ['bench', '--engines', 'onnx', '--inputs', '784', '--no-peers', '--out', out];
+    const child = spawn(process.execPath, [cliPath, ...args, '--seconds', '30'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      // interrupt once, when the first training row is under way
+      if (!interrupted && /bench 2\//.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+
+    assert.equal(status, 130, stderr);
+    assert.match(stderr, /the benchmark stopped before the end; nothing was saved/);
+    assert.ok(!hasStackTrace(stderr), stderr);
+    assert.equal(await readFile(join(out, 'bench.json'), 'utf8'), 'earlier results\n');
   } finally {
     await rm(out, { recursive: true, force: true });
   }
