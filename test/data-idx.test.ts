@@ -41,10 +41,49 @@ for (const gzip of [false, true]) {
 test('a wrong magic number names the file and the bytes found', async (t) => {
   const file = join(await temporaryFolder(t), 'train-images-idx3-ubyte');
   const bytes = idxBytes([2, 2, 2], new Uint8Array(8));
-  bytes[2] = 0x0d; // float elements instead of unsigned bytes
+  bytes[1] = 0x42; // not the two zero bytes every IDX file starts with
   await writeFile(file, bytes);
 
-  await rejectsNaming(readIdxImages(file), file, /expected magic 00 00 08 03, found 00 00 0d 03/);
+  await rejectsNaming(readIdxImages(file), file, /expected magic 00 00 08 03, found 00 42 08 03/);
+});
+
+test('an IDX file of another element type says which type it holds', async (t) => {
+  const file = join(await temporaryFolder(t), 'train-images-idx3-ubyte');
+  const bytes = idxBytes([2, 2, 2], new Uint8Array(32));
+  bytes[2] = 0x0d; // 32-bit floats instead of unsigned bytes
+  await writeFile(file, bytes);
+
+  await rejectsNaming(readIdxImages(file), file, /IDX file of 32-bit floats \(type 0d\)/);
+});
+
+test('an empty file says it is empty', async (t) => {
+  const file = join(await temporaryFolder(t), 'train-labels-idx1-ubyte');
+  await writeFile(file, '');
+
+  await rejectsNaming(readIdxLabels(file, 0, 'images', 10), file, /is empty \(0 bytes\)/);
+});
+
+test('a Git LFS pointer in place of the data says so and how to fetch the file', async (t) => {
+  const file = join(await temporaryFolder(t), 'train-images-idx3-ubyte.gz');
+  await writeFile(
+    file,
+    'version https://git-lfs.github.com/spec/v1\n' +
+      'oid sha256:8d4fb7e6c68d591d4c3dfef9ec88bf0d\nsize 26421880\n',
+  );
+
+  await rejectsNaming(readIdxImages(file), file, /Git LFS pointer .*git lfs pull/);
+});
+
+test('a text hex dump saved under an IDX name is recognized, plain or in xxd format', async (t) => {
+  const folder = await temporaryFolder(t);
+  const binary = idxBytes([2, 2, 2], new Uint8Array(8));
+  const plain = join(folder, 'plain-images-idx3-ubyte');
+  await writeFile(plain, binary.toString('hex').replace(/(.{8})/g, '$1 ') + '\n');
+  await rejectsNaming(readIdxImages(plain), plain, /hex dump .*'xxd -r -p /);
+
+  const xxd = join(folder, 'xxd-images.idx3-ubyte');
+  await writeFile(xxd, '00000000: 0000 0803 0000 0002 0000 0002 0000 0002  ................\n');
+  await rejectsNaming(readIdxImages(xxd), xxd, /hex dump .*'xxd -r /);
 });
 
 test('a labels file read as images reports the rank mismatch', async (t) => {

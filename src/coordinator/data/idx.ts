@@ -49,7 +49,48 @@ export async function readIdxFile(path: string, expectedRank: number): Promise<I
       );
     }
   }
+  diagnoseNonIdx(bytes, path);
   return parseIdx(bytes, path, expectedRank);
+}
+
+/** IDX element types by code, for naming what a file holds. */
+const kElementTypes: Record<number, string> = {
+  0x08: 'unsigned bytes',
+  0x09: 'signed bytes',
+  0x0b: '16-bit integers',
+  0x0c: '32-bit integers',
+  0x0d: '32-bit floats',
+  0x0e: '64-bit floats',
+};
+
+/**
+ * Recognizes the files most often found under an IDX name that are not IDX
+ * data at all, so the message can say what the file is and how to get the
+ * real one: an empty file, a Git LFS pointer, a hex dump saved as text.
+ */
+function diagnoseNonIdx(bytes: Uint8Array, path: string): void {
+  if (bytes.length === 0) {
+    throw new DatasetError(path, `${path} is empty (0 bytes), not an IDX file; ${kFixHint}`);
+  }
+  const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
+  if (head.startsWith('version https://git-lfs.github.com/spec/')) {
+    throw new DatasetError(
+      path,
+      `${path} is a Git LFS pointer (${bytes.length} bytes of text naming the real file), not ` +
+        `the IDX data; run 'git lfs pull' in the repository it came from, or download the file ` +
+        `itself`,
+    );
+  }
+  const plainDump = /^(?:[0-9a-fA-F]{2,8}[ \t]*){4,}/.test(head) && /^[0-9a-fA-F\s]+$/.test(head);
+  const xxdDump = /^[0-9a-fA-F]{8}: (?:[0-9a-fA-F]{4} ){2}/.test(head);
+  if (plainDump || xxdDump) {
+    throw new DatasetError(
+      path,
+      `${path} holds text hex digits ('${head.slice(0, 24).trim()}...'), a hex dump of an IDX ` +
+        `file rather than the binary file; turn it back into bytes with ` +
+        `'xxd -r${plainDump ? ' -p' : ''} ${path} out.idx', or download the binary file`,
+    );
+  }
 }
 
 /** Checks the header of an IDX array of unsigned bytes against the bytes actually there. */
@@ -65,6 +106,15 @@ export function parseIdx(bytes: Uint8Array, path: string, expectedRank: number):
   }
   const found = Array.from(bytes.subarray(0, 4), (byte) => hex(byte)).join(' ');
   const expected = `00 00 ${hex(kUnsignedByte)} ${hex(expectedRank)}`;
+  const elementType = kElementTypes[bytes[2]];
+  if (bytes[0] === 0 && bytes[1] === 0 && bytes[2] !== kUnsignedByte && elementType) {
+    throw new DatasetError(
+      path,
+      `${path} is an IDX file of ${elementType} (type ${hex(bytes[2])}); syncgrad reads IDX ` +
+        `images and labels of unsigned bytes (type 08), as MNIST and Fashion-MNIST ship them; ` +
+        `convert its values to 0..255 bytes first`,
+    );
+  }
   if (bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== kUnsignedByte || bytes[3] !== expectedRank) {
     throw new DatasetError(
       path,
