@@ -14,6 +14,7 @@ import type { GeneratedSplit } from './data-fixtures.js';
 import {
   datasetErrorOf,
   kNamedFiles,
+  namedDatasetFiles,
   optionErrorOf,
   temporaryFolder,
   withoutDataDirVariable,
@@ -57,6 +58,26 @@ test('raw files directly in the data folder are found', async (t) => {
     'Bag',
     'Ankle boot',
   ]);
+});
+
+test("files spelled 'train-images.idx3-ubyte', as some mirrors name them, are found", async (t) => {
+  withoutDataDirVariable(t);
+  const dataDir = await temporaryFolder(t);
+  const generated = namedDatasetFiles(true);
+  for (const [name, bytes] of Object.entries(generated.files)) {
+    await writeFile(join(dataDir, name.replace('-idx', '.idx')), bytes);
+  }
+
+  const splits = await loadDataset({
+    dataset: 'mnist',
+    dataDir,
+    cacheDir: await temporaryFolder(t),
+    download: false,
+  });
+
+  assertSplit(splits.train, generated.train);
+  assertSplit(splits.test, generated.test);
+  assert.equal(splits.train.source, join(dataDir, 'train-images.idx3-ubyte.gz'));
 });
 
 test('gzipped files in a <name>/ subfolder of the data folder are found', async (t) => {

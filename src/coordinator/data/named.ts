@@ -127,7 +127,7 @@ export async function loadNamedDataset(
   throw new DatasetError(
     cacheFolder,
     `${dataset.title} was not found. Looked for the four files ${kFileNames.join(', ')} ` +
-      `(each raw or .gz) in:\n${searched.map((line) => `  - ${line}`).join('\n')}\n` +
+      `(each raw or .gz, '-idx' or '.idx') in:\n${searched.map((line) => `  - ${line}`).join('\n')}\n` +
       `and could not download it: ${downloadProblem}.\nTo fix it, ${dataset.installHint}` +
       `pass a folder holding the files with --data-dir (or set SYNCGRAD_DATA_DIR), ${retry}`,
   );
@@ -220,7 +220,11 @@ function findFiles(folder: string): FoundFiles {
   const paths = {} as Record<FileName, string>;
   const missing: FileName[] = [];
   for (const file of kFileNames) {
-    const path = [join(folder, file), join(folder, `${file}.gz`)].find((each) => existsSync(each));
+    // the published names, and the 'train-images.idx3-ubyte' spelling some mirrors use
+    const names = [file, file.replace('-idx', '.idx')];
+    const path = names
+      .flatMap((name) => [join(folder, name), join(folder, `${name}.gz`)])
+      .find((each) => existsSync(each));
     if (path === undefined) missing.push(file);
     else paths[file] = path;
   }
