@@ -55,11 +55,11 @@ async function main(): Promise<void> {
           .option('dataset', {
             type: 'string',
             default: 'fashion-mnist',
-            describe: "'fashion-mnist', 'mnist', or a folder of class subfolders",
+            describe: "'fashion-mnist', 'mnist', a folder of class subfolders, or a .csv file",
           })
           .option('test', {
             type: 'string',
-            describe: 'Folder of class subfolders used as the test set',
+            describe: 'Folder of class subfolders, or a .csv file, used as the test set',
           })
           .option('workers', {
             type: 'string',

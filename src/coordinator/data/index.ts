@@ -1,8 +1,9 @@
 // The dataset layer's entry point: turns a dataset name or folder into training
 // and test images, from local files, the decoded cache or a download.
-import { OptionError } from '../../shared/errors.js';
-import type { DatasetSplits } from '../../shared/images.js';
+import { DatasetError, OptionError } from '../../shared/errors.js';
+import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { defaultCacheDir } from './common.js';
+import { readCsvImages } from './csv.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
@@ -11,9 +12,13 @@ export { createProgressPrinter } from './progress.js';
 export type { LoadProgress, ProgressStream } from './progress.js';
 
 export interface LoadOptions {
-  /** `'fashion-mnist'`, `'mnist'`, or a folder with one subfolder of JPEG/PNG images per class. */
+  /**
+   * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of JPEG/PNG images
+   * per class, or a `.csv` file of one image per row (a label column and one
+   * column per pixel; see csv.ts).
+   */
   dataset: string;
-  /** A folder of class subfolders used as the test set; folder datasets only. Default: none. */
+  /** A folder of class subfolders, or a `.csv` file, used as the test set. Default: none. */
   test?: string;
   /**
    * A folder searched first for named datasets, holding their files directly or
@@ -66,5 +71,39 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
     const download = options.download ?? true;
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
+  if (isCsvPath(dataset)) return loadCsvDataset(dataset, test);
   return loadFolderDataset(dataset, test, { cacheDir, onProgress });
+}
+
+function isCsvPath(path: string): boolean {
+  return path.toLowerCase().endsWith('.csv');
+}
+
+/** A CSV training set, and a CSV test set when given; both share the larger set of classes. */
+async function loadCsvDataset(dataset: string, test: string | undefined): Promise<DatasetSplits> {
+  if (test !== undefined && !isCsvPath(test)) {
+    throw new OptionError(
+      'test',
+      `--test ${test} is not a .csv file, but the dataset ${dataset} is one; expected a CSV ` +
+        `test set of the same layout`,
+    );
+  }
+  const [train, testImages] = await Promise.all([
+    readCsvImages(dataset),
+    test === undefined ? undefined : readCsvImages(test),
+  ]);
+  if (!testImages) return { train };
+  const size = (images: LabelledImages) => images.height * images.width * images.channels;
+  if (size(testImages) !== size(train)) {
+    throw new DatasetError(
+      test!,
+      `${test} has ${size(testImages)} pixels per row but ${dataset} has ${size(train)}; ` +
+        `expected a test set of images of the training set's size`,
+    );
+  }
+  const classNames =
+    testImages.classNames.length > train.classNames.length
+      ? testImages.classNames
+      : train.classNames;
+  return { train: { ...train, classNames }, test: { ...testImages, classNames } };
 }
