@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     )
     .command(
       'bench',
-      'Measure training throughput per engine, batch and worker count, beside PyTorch and model.fit',
+      'Measure training throughput per engine, batch and workers, beside PyTorch and model.fit',
       (command) =>
         command
           .option('quick', {

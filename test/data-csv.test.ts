@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { loadDataset } from '../src/coordinator/data/index.js';
-import { csvImageShape, readCsvImages } from '../src/coordinator/data/csv.js';
+import { readCsvImages } from '../src/coordinator/data/csv.js';
+import { imageShapeOfSize } from '../src/shared/images.js';
 import { train } from '../src/coordinator/trainer.js';
 import { datasetErrorOf, temporaryFolder } from './data-fixtures.js';
 
@@ -66,9 +67,9 @@ for (const layout of [
 }
 
 test('the shape of a CSV row: gray squares, RGB squares, else one row', () => {
-  assert.deepEqual(csvImageShape(784), [28, 28, 1]);
-  assert.deepEqual(csvImageShape(3072), [32, 32, 3]);
-  assert.deepEqual(csvImageShape(10), [1, 10, 1]);
+  assert.deepEqual(imageShapeOfSize(784), [28, 28, 1]);
+  assert.deepEqual(imageShapeOfSize(3072), [32, 32, 3]);
+  assert.deepEqual(imageShapeOfSize(10), [1, 10, 1]);
 });
 
 const kBadFiles: [string, string, RegExp][] = [

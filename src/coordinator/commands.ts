@@ -19,6 +19,7 @@ import type { DataSummary, SetSummary } from './prepare-data.js';
 import { checkHiddenSizes, resolveOptions } from './options.js';
 import type { EngineChoice, TrainOptions } from './options.js';
 import { train } from './trainer.js';
+import { plural } from './words.js';
 
 export interface TrainFlags {
   dataset: string;
@@ -190,11 +191,6 @@ function dataLines(data: DataSummary): string {
     line('test', data.test, same ? ', also the validation data of every epoch' : '') +
     `images ${height}x${width}x${channels}, ${plural(data.classNames.length, 'class')}\n`
   );
-}
-
-function plural(count: number, noun: string): string {
-  const suffix = noun.endsWith('s') ? 'es' : 's';
-  return `${count} ${noun}${count === 1 ? '' : suffix}`;
 }
 
 /** Creates the --out folder, or explains why it cannot be used. */

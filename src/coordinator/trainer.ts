@@ -103,7 +103,6 @@ async function runEpochs(
   const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);
   const history: EpochRecord[] = [];
   const stepLosses: number[] = [];
-  const phaseTime = emptyStepTime();
   let updates = 0;
   let trainingSeconds = 0;
   let samplesSeen = 0;
@@ -130,9 +129,6 @@ async function runEpochs(
         .trainSteps(session, settings.batchSize, 0, steps, updates)
         .finally(reporter);
       const seconds = (performance.now() - started) / 1000;
-      const epochTime = emptyStepTime();
-      addStepTime(epochTime, new Float64Array(session.stats), settings.workers);
-      addStepTime(phaseTime, epochTime, 1);
 
       // per-step and per-epoch figures, summed over the workers in rank order
       let lossSum = 0;
@@ -162,7 +158,7 @@ async function runEpochs(
         validationAccuracy: validation ? validation.correct / data.validation!.samples.count : null,
         seconds,
         samplesPerSecond: samples / seconds,
-        stepTime: meanStepTime(epochTime, steps, settings.workers, seconds),
+        stepTime: epochStepTime(new Float64Array(session.stats), settings.workers, steps, seconds),
       };
       history.push(record);
       settings.onEpoch?.(record);
@@ -196,7 +192,7 @@ async function runEpochs(
       steps: updates,
       globalBatch: settings.batchSize,
       samplesPerSecond: samplesSeen / trainingSeconds,
-      stepTime: meanStepTime(phaseTime, updates, settings.workers, trainingSeconds),
+      stepTime: stepTimeOfEpochs(history),
       paramsDigest: parametersDigest(parameters),
     };
   } catch (error) {
@@ -207,50 +203,50 @@ async function runEpochs(
   }
 }
 
-function emptyStepTime(): StepTime {
-  return {
-    gatherMilliseconds: 0,
-    computeMilliseconds: 0,
-    waitMilliseconds: 0,
-    allReduceMilliseconds: 0,
-    updateMilliseconds: 0,
-    overheadMilliseconds: 0,
-  };
-}
-
 /**
- * Adds timers to `total`: the workers' stats slots of one epoch (milliseconds
- * summed over its steps), or with `workers` 1 another StepTime's sums.
+ * Per-step means of an epoch's timers, read from the workers' stats slots
+ * (milliseconds summed over its steps) and averaged over the workers; the
+ * overhead is the part of the wall time the workers' timers miss.
  */
-function addStepTime(total: StepTime, stats: Float64Array | StepTime, workers: number): void {
-  if (!(stats instanceof Float64Array)) {
-    for (const key of Object.keys(total) as (keyof StepTime)[]) total[key] += stats[key];
-    return;
-  }
-  for (let worker = 0; worker < workers; worker++) {
-    const base = worker * kStatsSlotsPerWorker;
-    total.gatherMilliseconds += stats[base + kStatsGatherMilliseconds];
-    total.computeMilliseconds += stats[base + kStatsComputeMilliseconds];
-    total.waitMilliseconds += stats[base + kStatsWaitMilliseconds];
-    total.allReduceMilliseconds += stats[base + kStatsAllReduceMilliseconds];
-    total.updateMilliseconds += stats[base + kStatsUpdateMilliseconds];
-  }
-}
-
-/** Per-step means of the summed timers; the overhead is what the workers' timers miss. */
-function meanStepTime(total: StepTime, steps: number, workers: number, seconds: number): StepTime {
-  const perStep = (milliseconds: number) => milliseconds / (steps * workers);
-  const mean: StepTime = {
-    gatherMilliseconds: perStep(total.gatherMilliseconds),
-    computeMilliseconds: perStep(total.computeMilliseconds),
-    waitMilliseconds: perStep(total.waitMilliseconds),
-    allReduceMilliseconds: perStep(total.allReduceMilliseconds),
-    updateMilliseconds: perStep(total.updateMilliseconds),
+function epochStepTime(
+  stats: Float64Array,
+  workers: number,
+  steps: number,
+  seconds: number,
+): StepTime {
+  const mean = (slot: number) => {
+    let sum = 0;
+    for (let worker = 0; worker < workers; worker++) {
+      sum += stats[worker * kStatsSlotsPerWorker + slot];
+    }
+    return sum / (steps * workers);
+  };
+  const time: StepTime = {
+    gatherMilliseconds: mean(kStatsGatherMilliseconds),
+    computeMilliseconds: mean(kStatsComputeMilliseconds),
+    waitMilliseconds: mean(kStatsWaitMilliseconds),
+    allReduceMilliseconds: mean(kStatsAllReduceMilliseconds),
+    updateMilliseconds: mean(kStatsUpdateMilliseconds),
     overheadMilliseconds: 0,
   };
-  const inWorkers = Object.values(mean).reduce((sum, value) => sum + value, 0);
-  mean.overheadMilliseconds = Math.max(0, (seconds * 1000) / steps - inWorkers);
-  return mean;
+  const inWorkers = Object.values(time).reduce((sum, value) => sum + value, 0);
+  time.overheadMilliseconds = Math.max(0, (seconds * 1000) / steps - inWorkers);
+  return time;
+}
+
+/** The mean step time over `records`, each epoch weighted by its steps. */
+export function stepTimeOfEpochs(records: EpochRecord[]): StepTime {
+  const steps = records.reduce((sum, record) => sum + record.steps, 0);
+  const mean = (part: keyof StepTime) =>
+    records.reduce((sum, record) => sum + record.stepTime[part] * record.steps, 0) / steps;
+  return {
+    gatherMilliseconds: mean('gatherMilliseconds'),
+    computeMilliseconds: mean('computeMilliseconds'),
+    waitMilliseconds: mean('waitMilliseconds'),
+    allReduceMilliseconds: mean('allReduceMilliseconds'),
+    updateMilliseconds: mean('updateMilliseconds'),
+    overheadMilliseconds: mean('overheadMilliseconds'),
+  };
 }
 
 /** Polls the shared counters about ten times a second; returns the function that stops it. */

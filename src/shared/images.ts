@@ -25,3 +25,17 @@ export interface DatasetSplits {
   train: LabelledImages;
   test?: LabelledImages;
 }
+
+/**
+ * The image shape of `size` values stored image by image in height × width
+ * × channels order: a square of gray pixels when `size` is a square (784 →
+ * 28×28×1), a square of RGB pixels when it is three times one (3072 →
+ * 32×32×3), else a single row of gray pixels.
+ */
+export function imageShapeOfSize(size: number): [number, number, number] {
+  for (const channels of [1, 3]) {
+    const side = Math.round(Math.sqrt(size / channels));
+    if (side * side * channels === size) return [side, side, channels];
+  }
+  return [1, size, 1];
+}

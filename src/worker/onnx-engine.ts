@@ -64,9 +64,10 @@ export class OnnxEngine implements GradientEngine {
   /** Private gradients, laid out like the parameters; the graph writes here. */
   private readonly gradientValues: Float32Array;
   private readonly parameterFeeds: Record<string, Tensor> = {};
-  private readonly gradientFetches: Record<string, Tensor> = {};
   private readonly lossSum = new Float32Array(1);
   private readonly correct = new Float32Array(1);
+  /** The training graph's outputs: the two scalars and every gradient, made once. */
+  private readonly trainingFetches: Record<string, Tensor>;
   /** Private copies of evaluation rows, which arrive as views of shared memory. */
   private readonly copies = { inputs: new Float32Array(0), targets: new Float32Array(0) };
 
@@ -78,6 +79,10 @@ export class OnnxEngine implements GradientEngine {
   ) {
     this.parameters = new Float32Array(layout.count);
     this.gradientValues = new Float32Array(layout.count);
+    this.trainingFetches = {
+      loss_sum: new ort.Tensor('float32', this.lossSum, []),
+      correct: new ort.Tensor('float32', this.correct, []),
+    };
     layout.layers.forEach((layer, index) => {
       const kernelShape = [layer.outputSize, layer.inputSize];
       const parameters = parameterNames(index);
@@ -91,12 +96,12 @@ export class OnnxEngine implements GradientEngine {
         layer.outputSize,
         1,
       ]);
-      this.gradientFetches[gradients.kernel] = this.view(
+      this.trainingFetches[gradients.kernel] = this.view(
         this.gradientValues,
         layer.kernelOffset,
         kernelShape,
       );
-      this.gradientFetches[gradients.bias] = this.view(this.gradientValues, layer.biasOffset, [
+      this.trainingFetches[gradients.bias] = this.view(this.gradientValues, layer.biasOffset, [
         layer.outputSize,
       ]);
     });
@@ -119,11 +124,7 @@ export class OnnxEngine implements GradientEngine {
     const started = performance.now();
     this.parameters.set(parameters.subarray(0, this.layout.count));
     const copiedIn = performance.now();
-    await this.training.run(this.feeds(rows), {
-      ...this.gradientFetches,
-      loss_sum: new this.ort.Tensor('float32', this.lossSum, []),
-      correct: new this.ort.Tensor('float32', this.correct, []),
-    });
+    await this.training.run(this.feeds(rows), this.trainingFetches);
     const computed = performance.now();
     gradients.set(this.gradientValues);
     const copyMilliseconds = copiedIn - started + (performance.now() - computed);

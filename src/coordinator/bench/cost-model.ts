@@ -23,9 +23,10 @@
 //
 // Assumptions: each added core brings its own compute and its own cache, so a
 // row costs the same however many workers run; the workers' compute times vary
-// independently, so the slowest of W lags the mean by spread(W) deviations. Contention for memory bandwidth between cores and NUMA
-// distances are not modeled, so predictions far beyond the measured core
-// count are optimistic: read them as an upper bound.
+// independently, so the slowest of W lags the mean by spread(W) deviations.
+// Contention for memory bandwidth between cores and NUMA distances are not
+// modeled, so predictions far beyond the measured core count are optimistic:
+// read them as an upper bound.
 
 import type { BenchEngine, BenchRow, StepBreakdown } from './types.js';
 

@@ -10,17 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import { parameterLayout } from '../../shared/layout.js';
 import { buildLayersModel } from '../model-io.js';
 import { initializeParameters } from '../session.js';
+import type { FitPeerOptions } from './fit-peer.js';
 
-/** What the main thread posts: the options of one measurement, already checked. */
-export interface FitPeerRequest {
-  inputSize: number;
-  hiddenSizes: number[];
-  outputSize: number;
-  globalBatch: number;
-  learningRate: number;
-  seconds: number;
-  backend: 'wasm' | 'cpu';
-}
+/** What the main thread posts: the options of one measurement, checked, defaults filled in. */
+export type FitPeerRequest = Required<FitPeerOptions>;
 
 /** What model.fit achieved over the timed batches. */
 export interface FitPeerResult {

@@ -1,13 +1,17 @@
-// Measuring one syncgrad configuration: a real training run on synthetic (or
-// real) images through `train`, whose first epoch warms up the engine and
-// whose later epochs are timed, with the workers' own breakdown of each step.
+// Measuring syncgrad on this machine: one configuration as a real training
+// run on synthetic (or real) images through `train`, whose first epoch warms
+// up the engine and whose later epochs are timed, with the workers' own
+// breakdown of each step; and which engines load, and how fast each one's
+// matrix multiply runs on one core and on all of them.
 
 import type { LabelledImages } from '../../shared/images.js';
 import { parameterLayout } from '../../shared/layout.js';
 import type { ModelShape } from '../../shared/layout.js';
 import type { EngineName } from '../../shared/messages.js';
-import type { StepTime } from '../options.js';
-import { train } from '../trainer.js';
+import { resolveOptions } from '../options.js';
+import { WorkerPool } from '../pool.js';
+import { startPool } from '../start-pool.js';
+import { stepTimeOfEpochs, train } from '../trainer.js';
 import type { BenchRow, StepBreakdown } from './types.js';
 
 /** Floating-point operations of one sample's forward and backward pass. */
@@ -59,16 +63,14 @@ export async function measureConfiguration(configuration: Configuration): Promis
   const timed = summary.history.slice(1);
   const seconds = timed.reduce((sum, record) => sum + record.seconds, 0);
   const samples = timed.reduce((sum, record) => sum + record.samplesPerSecond * record.seconds, 0);
-  const steps = timed.reduce((sum, record) => sum + record.steps, 0);
-  const mean = (part: keyof StepTime) =>
-    timed.reduce((sum, record) => sum + record.stepTime[part] * record.steps, 0) / steps;
+  const time = stepTimeOfEpochs(timed);
   const breakdown: StepBreakdown = {
-    gather: mean('gatherMilliseconds'),
-    compute: mean('computeMilliseconds'),
-    wait: mean('waitMilliseconds'),
-    allReduce: mean('allReduceMilliseconds'),
-    update: mean('updateMilliseconds'),
-    overhead: mean('overheadMilliseconds'),
+    gather: time.gatherMilliseconds,
+    compute: time.computeMilliseconds,
+    wait: time.waitMilliseconds,
+    allReduce: time.allReduceMilliseconds,
+    update: time.updateMilliseconds,
+    overhead: time.overheadMilliseconds,
   };
   const samplesPerSecond = samples / seconds;
   const shape = summary.model.shape;
@@ -100,5 +102,42 @@ export function relateToOneWorker(rows: BenchRow[]): void {
     if (!one) continue;
     row.speedup = row.samplesPerSecond / one.samplesPerSecond;
     row.efficiency = row.speedup / row.workers;
+  }
+}
+
+/** onnx when it loads here, and tfjs, which always does. */
+export async function availableEngines(notice: (message: string) => void): Promise<EngineName[]> {
+  const pool = new WorkerPool(1, 'onnx', 'wasm');
+  try {
+    await pool.probe();
+    return ['onnx', 'tfjs'];
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    notice(`the onnx engine could not load (${reason}); measuring tfjs only`);
+    return ['tfjs'];
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * The engine's matrix-multiply rate on the first layer's forward product for
+ * a shard of 128 rows: on one core, and summed over `workers` cores at once,
+ * the most any worker count can get out of this machine's cores together.
+ */
+export async function matMulRates(
+  engine: EngineName,
+  rows: number,
+  inputSize: number,
+  workers: number,
+): Promise<{ gflops: number; allCoresGflops: number }> {
+  const settings = resolveOptions({ dataset: '', workers, engine });
+  const pool = await startPool(settings, false);
+  try {
+    const gflops = await pool.matMulRate(rows, inputSize, 128, 0.5);
+    const allCoresGflops = await pool.matMulRate(rows, inputSize, 128, 0.5, workers);
+    return { gflops, allCoresGflops };
+  } finally {
+    await pool.close();
   }
 }

@@ -1,6 +1,7 @@
 // The ratios a benchmark run is judged by, computed from its rows and peers,
 // each with the target syncgrad aims for where it has one.
 
+import { plural } from '../words.js';
 import type { BenchRow, PeerRow } from './types.js';
 
 export interface BenchRatio {
@@ -37,6 +38,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     const top = best(inputSize, globalBatch, workers);
     if (!top) continue;
     const where = `${inputSize} inputs, batch ${globalBatch}`;
+    const who = `${top.engine} ${plural(workers, 'worker')}`;
     const one = measured.find(
       (r) =>
         r.engine === top.engine &&
@@ -46,7 +48,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     );
     if (one && workers > 1) {
       ratios.push({
-        name: `${top.engine} ${plural(workers)} / 1 worker, ${where}`,
+        name: `${who} / 1 worker, ${where}`,
         value: top.samplesPerSecond / one.samplesPerSecond,
         target: globalBatch >= 128 ? 1.85 : undefined,
         better: 'higher',
@@ -59,7 +61,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
       .sort((a, b) => b.samplesPerSecond - a.samplesPerSecond)[0];
     if (torch) {
       ratios.push({
-        name: `${top.engine} ${plural(workers)} / PyTorch best (${torch.configuration}), ${where}`,
+        name: `${who} / PyTorch best (${torch.configuration}), ${where}`,
         value: top.samplesPerSecond / torch.samplesPerSecond,
         target: globalBatch >= 128 ? 1 : undefined,
         better: 'higher',
@@ -70,7 +72,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     );
     if (fit) {
       ratios.push({
-        name: `${top.engine} ${plural(workers)} / tfjs-layers model.fit, ${where}`,
+        name: `${who} / tfjs-layers model.fit, ${where}`,
         value: top.samplesPerSecond / fit.samplesPerSecond,
         target: globalBatch === 128 ? 10 : undefined,
         better: 'higher',
@@ -79,7 +81,7 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     if (top.breakdown) {
       const parts = Object.values(top.breakdown).reduce((sum, value) => sum + value, 0);
       ratios.push({
-        name: `${top.engine} ${plural(workers)}, share of step outside gradient compute, ${where}`,
+        name: `${who}, share of step outside gradient compute, ${where}`,
         value: 1 - top.breakdown.compute / parts,
         target: globalBatch === 128 ? 0.05 : undefined,
         better: 'lower',
@@ -87,8 +89,4 @@ export function benchRatios(rows: BenchRow[], peers: PeerRow[], workers: number)
     }
   }
   return ratios;
-}
-
-function plural(workers: number): string {
-  return `${workers} worker${workers === 1 ? '' : 's'}`;
 }

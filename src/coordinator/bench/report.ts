@@ -2,6 +2,7 @@
 // beside the cost model's predictions, the predictions beyond this machine's
 // cores, the peers, the fitted models and the ratios with their targets.
 
+import { plural } from '../words.js';
 import { meetsTarget } from './ratios.js';
 import type { BenchReport } from './run-bench.js';
 import type { BenchRow } from './types.js';
@@ -29,7 +30,8 @@ export function formatBenchReport(report: BenchReport): string {
       (settings.quick ? ' (quick)' : ''),
   );
   sections.push(
-    `matrix multiply (first layer, 128 rows), on one core and on ${plural(most, 'core')} at once:\n` +
+    `matrix multiply (first layer, 128 rows), on one core and on ` +
+      `${plural(most, 'core')} at once:\n` +
       report.peaks
         .map(
           (peak) =>
@@ -178,10 +180,6 @@ function table(header: string[], rows: (string | number)[][]): string {
     )
     .map((line) => `  ${line}`)
     .join('\n');
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function rate(samplesPerSecond: number): string {

@@ -10,12 +10,16 @@ import { parameterLayout } from '../../shared/layout.js';
 import type { ModelShape } from '../../shared/layout.js';
 import type { EngineName } from '../../shared/messages.js';
 import { loadDataset } from '../data/index.js';
-import { startPool } from '../start-pool.js';
-import { resolveOptions } from '../options.js';
+import { plural } from '../words.js';
 import { fitCostModel, modelSummary, predictedRows } from './cost-model.js';
 import type { CostModel } from './cost-model.js';
 import { measureModelFit } from './fit-peer.js';
-import { measureConfiguration, relateToOneWorker } from './measure.js';
+import {
+  availableEngines,
+  matMulRates,
+  measureConfiguration,
+  relateToOneWorker,
+} from './measure.js';
 import { checkSettings, peerConfigurations, plannedSteps } from './plan.js';
 import { syntheticImages } from './synthetic-data.js';
 import { probeTorch, runTorchPeer } from './torch-peer.js';
@@ -216,7 +220,9 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
       data = syntheticImages(task.inputSize, Math.max(needed, 4096), kClasses, 7);
       images.set(task.inputSize, data);
     }
-    const label = `${task.engine} ${task.inputSize} inputs, batch ${task.globalBatch}, ${plural(task.workers, 'worker')}`;
+    const label =
+      `${task.engine} ${task.inputSize} inputs, batch ${task.globalBatch}, ` +
+      plural(task.workers, 'worker');
     const row = await step(label, () =>
       measureConfiguration({
         ...task,
@@ -238,7 +244,9 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   const peers: PeerRow[] = [];
   for (const task of peerTasks) {
     const shape = modelShape(task.inputSize, settings.hiddenSizes);
-    const label = `${task.peer} (${task.configuration}), ${task.inputSize} inputs, batch ${task.globalBatch}`;
+    const label =
+      `${task.peer} (${task.configuration}), ${task.inputSize} inputs, ` +
+      `batch ${task.globalBatch}`;
     const samplesPerSecond = await step(label, async () => {
       if (task.peer === 'tfjs-layers') {
         const result = await measureModelFit({
@@ -296,41 +304,6 @@ export async function bench(options: BenchOptions = {}): Promise<BenchReport> {
   };
 }
 
-/** onnx when it loads here, and tfjs, which always does. */
-async function availableEngines(notice: (message: string) => void): Promise<EngineName[]> {
-  const settings = resolveOptions({ dataset: '', workers: 1, engine: 'onnx' });
-  try {
-    await (await startPool(settings, false)).close();
-    return ['onnx', 'tfjs'];
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    notice(`the onnx engine could not load (${reason.split('. Use')[0]}); measuring tfjs only`);
-    return ['tfjs'];
-  }
-}
-
-/**
- * The engine's matrix-multiply rate on the first layer's forward product for
- * a shard of 128 rows: on one core, and summed over `workers` cores at once,
- * the most any worker count can get out of this machine's cores together.
- */
-async function matMulRates(
-  engine: EngineName,
-  rows: number,
-  inputSize: number,
-  workers: number,
-): Promise<{ gflops: number; allCoresGflops: number }> {
-  const settings = resolveOptions({ dataset: '', workers, engine });
-  const pool = await startPool(settings, false);
-  try {
-    const gflops = await pool.matMulRate(rows, inputSize, 128, 0.5);
-    const allCoresGflops = await pool.matMulRate(rows, inputSize, 128, 0.5, workers);
-    return { gflops, allCoresGflops };
-  } finally {
-    await pool.close();
-  }
-}
-
 function modelShape(inputSize: number, hiddenSizes: number[]): ModelShape {
   return { inputSize, hiddenSizes, outputSize: kClasses };
 }
@@ -350,8 +323,4 @@ function fittedModels(rows: BenchRow[], hiddenSizes: number[]): CostModel[] {
 
 function distinct<T>(values: T[]): T[] {
   return [...new Set(values)];
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -4,19 +4,11 @@
 
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 
+import { imageShapeOfSize } from '../../shared/images.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { randomStream } from '../random.js';
 
 const kStreamBenchData = 11;
-
-/** Square images when the input size allows: 784 → 28×28×1, 3072 → 32×32×3. */
-export function imageShape(inputSize: number): [number, number, number] {
-  for (const channels of [1, 3]) {
-    const side = Math.sqrt(inputSize / channels);
-    if (Number.isInteger(side)) return [side, side, channels];
-  }
-  return [1, inputSize, 1];
-}
 
 export function syntheticImages(
   inputSize: number,
@@ -25,7 +17,7 @@ export function syntheticImages(
   seed: number,
 ): LabelledImages {
   const random = randomStream(seed, kStreamBenchData);
-  const [height, width, channels] = imageShape(inputSize);
+  const [height, width, channels] = imageShapeOfSize(inputSize);
   const pixels = new Uint8Array(count * inputSize);
   // 32 random bits give four pixels
   for (let i = 0; i < pixels.length; i += 4) {

@@ -65,7 +65,7 @@ export interface TorchPeerResult {
   processes: number;
   globalBatch: number;
   torchVersion: string;
-  /** The BLAS library the matrix multiplies ran on, e.g. 'OpenBLAS 0.3.21, 1 thread (/usr/lib/...)'. */
+  /** The BLAS library the products ran on, e.g. 'OpenBLAS 0.3.21, 1 thread (/usr/lib/...)'. */
   blas: string;
   /** Loss of the first step (of process 0's shard when distributed). */
   firstLoss: number;

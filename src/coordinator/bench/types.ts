@@ -46,7 +46,10 @@ export interface BenchRow {
 /** A peer framework measured on the same model, batch and optimizer. */
 export interface PeerRow {
   peer: string;
-  /** How the peer ran: 'model.fit, 1 thread', 'torch, 2 threads', 'torch.distributed gloo, 2 processes'. */
+  /**
+   * How the peer ran: 'model.fit, 1 thread', '2 threads',
+   * 'torch.distributed gloo, 2 processes'.
+   */
   configuration: string;
   inputSize: number;
   globalBatch: number;

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 
 import { DatasetError } from '../../shared/errors.js';
+import { imageShapeOfSize } from '../../shared/images.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { describe } from './common.js';
 
@@ -112,7 +113,7 @@ export async function readCsvImages(path: string): Promise<LabelledImages> {
   const size = columns - 1;
   const classCount =
     labels.subarray(0, count).reduce((most, label) => Math.max(most, label), 0) + 1;
-  const [height, width, channels] = csvImageShape(size);
+  const [height, width, channels] = imageShapeOfSize(size);
   return {
     pixels: pixels.slice(0, count * size),
     labels: labels.slice(0, count),
@@ -123,19 +124,6 @@ export async function readCsvImages(path: string): Promise<LabelledImages> {
     classNames: Array.from({ length: classCount }, (_, index) => String(index)),
     source: path,
   };
-}
-
-/**
- * The image shape of a row of `size` pixels: a square of gray pixels when
- * `size` is a square (784 → 28×28), a square of RGB pixels stored pixel by
- * pixel when it is three times one (3072 → 32×32×3), else one row.
- */
-export function csvImageShape(size: number): [number, number, number] {
-  for (const channels of [1, 3]) {
-    const side = Math.round(Math.sqrt(size / channels));
-    if (side * side * channels === size) return [side, side, channels];
-  }
-  return [1, size, 1];
 }
 
 function rowError(path: string, line: number, problem: string): DatasetError {

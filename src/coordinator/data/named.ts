@@ -127,7 +127,8 @@ export async function loadNamedDataset(
   throw new DatasetError(
     cacheFolder,
     `${dataset.title} was not found. Looked for the four files ${kFileNames.join(', ')} ` +
-      `(each raw or .gz, '-idx' or '.idx') in:\n${searched.map((line) => `  - ${line}`).join('\n')}\n` +
+      `(each raw or .gz, '-idx' or '.idx') in:\n` +
+      `${searched.map((line) => `  - ${line}`).join('\n')}\n` +
       `and could not download it: ${downloadProblem}.\nTo fix it, ${dataset.installHint}` +
       `pass a folder holding the files with --data-dir (or set SYNCGRAD_DATA_DIR), ${retry}`,
   );
