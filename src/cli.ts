@@ -34,6 +34,30 @@ const dataFlags = {
   },
 } as const;
 
+const readFlags = {
+  labels: {
+    type: 'string',
+    describe: 'IDX labels file of an IDX images --dataset [default: found beside it by name]',
+  },
+  'label-column': {
+    type: 'string',
+    describe: "CSV label column, by header name or 0-based number [default: 'label', else first]",
+  },
+  channels: {
+    type: 'string',
+    describe: 'Image channels to store: 1 (gray) or 3 (RGB) [default: what the images have]',
+  },
+  'image-size': {
+    type: 'string',
+    describe: 'Resize every image to WIDTHxHEIGHT, e.g. 32x32 [default: no resizing]',
+  },
+  'skip-bad': {
+    type: 'boolean',
+    default: false,
+    describe: 'Skip and count images that cannot be decoded instead of stopping',
+  },
+} as const;
+
 async function main(): Promise<void> {
   // the CLI picks its backends itself: no advice banners from TensorFlow.js
   tf.env().set('PROD', true);
@@ -55,11 +79,17 @@ async function main(): Promise<void> {
           .option('dataset', {
             type: 'string',
             default: 'fashion-mnist',
-            describe: "'fashion-mnist', 'mnist', a folder of class subfolders, or a .csv file",
+            describe:
+              "'fashion-mnist', 'mnist', 'cifar10', a folder of class subfolders, a .csv " +
+              'file of pixels or of image paths and labels, or an IDX images file',
           })
           .option('test', {
             type: 'string',
-            describe: 'Folder of class subfolders, or a .csv file, used as the test set',
+            describe: "Test set, of the same kind as --dataset [default: the dataset's own]",
+          })
+          .option('test-labels', {
+            type: 'string',
+            describe: 'IDX labels file of an IDX images --test [default: found beside it]',
           })
           .option('workers', {
             type: 'string',
@@ -113,6 +143,7 @@ async function main(): Promise<void> {
               `TensorFlow.js backend of the tfjs engine: ${kBackends.join(', ')} ` +
               `[default: wasm; giving one selects --engine tfjs]`,
           })
+          .options(readFlags)
           .options(dataFlags),
       (argv) => trainCommand(argv as unknown as TrainFlags, controller.signal),
     )
@@ -129,8 +160,10 @@ async function main(): Promise<void> {
           .option('dataset', {
             type: 'string',
             default: 'fashion-mnist',
-            describe: 'Named dataset (its test split) or a folder of class subfolders',
+            describe:
+              'Named dataset (its test split), or any other dataset --dataset of train takes',
           })
+          .options(readFlags)
           .options(dataFlags),
       (argv) => evalCommand(argv as unknown as EvalFlags),
     )

@@ -44,7 +44,7 @@ async function encode(
   return image.jpeg({ quality: 100, chromaSubsampling: '4:4:4', progressive }).toBuffer();
 }
 
-function meanAbsoluteError(actual: Uint8Array, expected: Uint8Array): number {
+function meanAbsoluteError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   assert.equal(actual.length, expected.length);
   let sum = 0;
   for (let index = 0; index < actual.length; index++) {

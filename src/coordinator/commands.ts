@@ -12,6 +12,8 @@ import type { OptimizerName } from '../shared/optimizers.js';
 import { EpochProgress, perClassTable } from './console-report.js';
 import { ensureDirectory } from './data/common.js';
 import { createProgressPrinter, loadDataset } from './data/index.js';
+import type { ReadOptions } from './data/index.js';
+import { parseChannels, parseImageSize } from './data/read-options.js';
 import { evaluateLoadedModel, useFastestLocalBackend } from './evaluate-model.js';
 import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
@@ -21,9 +23,19 @@ import type { EngineChoice, TrainOptions } from './options.js';
 import { train } from './trainer.js';
 import { plural } from './words.js';
 
-export interface TrainFlags {
+/** Flags that say how dataset files are read; see ReadOptions. */
+export interface ReadFlags {
+  labels?: string;
+  labelColumn?: string;
+  channels?: string;
+  imageSize?: string;
+  skipBad: boolean;
+}
+
+export interface TrainFlags extends ReadFlags {
   dataset: string;
   test?: string;
+  testLabels?: string;
   dataDir?: string;
   cacheDir?: string;
   download: boolean;
@@ -43,7 +55,7 @@ export interface TrainFlags {
   json: boolean;
 }
 
-export interface EvalFlags {
+export interface EvalFlags extends ReadFlags {
   model: string;
   dataset: string;
   dataDir?: string;
@@ -64,6 +76,18 @@ export function numberFlag(flag: string, text: string | undefined): number | und
   return value;
 }
 
+/** The reading options of the flags, parsed; the library checks them further. */
+function readOptions(flags: ReadFlags & { testLabels?: string }): ReadOptions {
+  return {
+    labels: flags.labels,
+    testLabels: flags.testLabels,
+    labelColumn: flags.labelColumn,
+    channels: flags.channels === undefined ? undefined : parseChannels(flags.channels),
+    imageSize: flags.imageSize === undefined ? undefined : parseImageSize(flags.imageSize),
+    skipBad: flags.skipBad,
+  };
+}
+
 function hiddenFlag(text: string): number[] {
   const sizes = text.trim() === '' ? [] : text.split(',').map((part) => Number(part.trim()));
   checkHiddenSizes(sizes, text);
@@ -76,6 +100,7 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
   let epochs = numberFlag('epochs', flags.epochs);
   const progress = new EpochProgress(out, () => epochs);
   const options: TrainOptions = {
+    ...readOptions(flags),
     dataset: flags.dataset,
     test: flags.test,
     dataDir: flags.dataDir,
@@ -153,6 +178,7 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
   const out = flags.json ? process.stderr : process.stdout;
   const model = await loadModel(flags.model);
   const splits = await loadDataset({
+    ...readOptions(flags),
     dataset: flags.dataset,
     dataDir: flags.dataDir,
     cacheDir: flags.cacheDir,

@@ -7,7 +7,7 @@ import { OptionError } from '../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../shared/images.js';
 import type { BackendName, EngineName } from '../shared/messages.js';
 import type { OptimizerName } from '../shared/optimizers.js';
-import type { LoadProgress } from './data/index.js';
+import type { LoadProgress, ReadOptions } from './data/index.js';
 import type { DataSummary } from './prepare-data.js';
 
 /** Progress inside an epoch, reported about ten times a second. */
@@ -61,7 +61,7 @@ export interface StepTime {
   overheadMilliseconds: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends ReadOptions {
   /**
    * Training data: `'fashion-mnist'`, `'mnist'`, a folder of class subfolders,
    * images already in memory, or a training set with its own test set.
@@ -120,6 +120,7 @@ export interface TrainOptions {
 }
 
 type OptionalKeys =
+  | keyof ReadOptions
   | 'test'
   | 'dataDir'
   | 'cacheDir'

@@ -19,6 +19,12 @@ export async function resolveData(settings: ResolvedOptions): Promise<DatasetSpl
     return loadDataset({
       dataset,
       test,
+      labels: settings.labels,
+      testLabels: settings.testLabels,
+      labelColumn: settings.labelColumn,
+      channels: settings.channels,
+      imageSize: settings.imageSize,
+      skipBad: settings.skipBad,
       dataDir: settings.dataDir,
       cacheDir: settings.cacheDir,
       download: settings.download,

@@ -1,6 +1,7 @@
 // The in-memory form every dataset source produces before normalization: raw
-// 8-bit pixels and integer class labels, the same for IDX files, decoded image
-// folders and arrays handed in by library users.
+// 8-bit pixels (or, for sources that hold other numbers, pixels already scaled
+// to 0..1) and integer class labels, the same for IDX files, CSV files,
+// decoded image folders and arrays handed in by library users.
 
 /**
  * A set of labelled images of one size. `pixels` holds `count` images one after
@@ -8,7 +9,11 @@
  * channels), which is also the order a Keras `Flatten` layer reads them in.
  */
 export interface LabelledImages {
-  pixels: Uint8Array;
+  /**
+   * 8-bit pixels, 0..255, scaled to 0..1 as batches are gathered; or 32-bit
+   * floats, used as they are (already normalized, usually to 0..1).
+   */
+  pixels: Uint8Array | Float32Array;
   /** Class index of each image, `0 <= label < classNames.length`. */
   labels: Int32Array;
   count: number;

@@ -7,11 +7,15 @@ import { readCsvImages } from './csv.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
+import { checkReadOptions } from './read-options.js';
+import type { ReadOptions } from './read-options.js';
+import { sourceKind } from './source-kind.js';
 
 export { createProgressPrinter } from './progress.js';
 export type { LoadProgress, ProgressStream } from './progress.js';
+export type { ImageSize, ReadOptions } from './read-options.js';
 
-export interface LoadOptions {
+export interface LoadOptions extends ReadOptions {
   /**
    * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of JPEG/PNG images
    * per class, or a `.csv` file of one image per row (a label column and one
@@ -53,6 +57,7 @@ export interface LoadOptions {
 export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> {
   const { dataset, test, onProgress } = options;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
+  checkReadOptions(options);
   if (dataset === '') {
     throw new OptionError(
       'dataset',
@@ -71,7 +76,8 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
     const download = options.download ?? true;
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
-  if (isCsvPath(dataset)) return loadCsvDataset(dataset, test);
+  const kind = await sourceKind(dataset, '--dataset');
+  if (kind === 'csv') return loadCsvDataset(dataset, test);
   return loadFolderDataset(dataset, test, { cacheDir, onProgress });
 }
 

@@ -1,0 +1,110 @@
+// How dataset files are read into images: the options that apply to some
+// formats only, and the checks that turn a value that cannot work into an
+// OptionError naming its flag.
+import { OptionError } from '../../shared/errors.js';
+
+/** An image size, in pixels. */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/** Reading options; each applies to the formats it names and is ignored by the others. */
+export interface ReadOptions {
+  /**
+   * IDX: the labels file of the images file given as the dataset. Default: the
+   * file beside it whose name has `labels` in place of `images`.
+   */
+  labels?: string;
+  /** IDX: the labels file of the images file given as the test set. Default: found likewise. */
+  testLabels?: string;
+  /**
+   * CSV: the label column, by its header name or its zero-based position.
+   * Default: the column named `label` (any case), else the first column.
+   */
+  labelColumn?: string;
+  /**
+   * Image folders and manifests: store 1 (gray) or 3 (RGB) channels. Default:
+   * what the images have; see `kChannelRule`.
+   */
+  channels?: 1 | 3;
+  /**
+   * Image folders and manifests: resize every image to this size (sharp,
+   * Lanczos). Default: none, and images of different sizes are an error.
+   */
+  imageSize?: ImageSize;
+  /**
+   * Image folders and manifests: skip images that cannot be read or decoded,
+   * and count them in a notice, instead of stopping. Default: false.
+   */
+  skipBad?: boolean;
+}
+
+/** The largest side `--image-size` accepts; larger images would not fit a dense input layer. */
+export const kMaxImageSide = 4096;
+
+/** Rejects reading options that cannot work, naming the flag. */
+export function checkReadOptions(options: ReadOptions): void {
+  const { channels, imageSize, labelColumn } = options;
+  if (channels !== undefined && channels !== 1 && channels !== 3) {
+    throw new OptionError(
+      'channels',
+      `--channels must be 1 (gray) or 3 (RGB), got ${String(channels)}; leave it out to keep ` +
+        `the channels the images have`,
+    );
+  }
+  if (imageSize !== undefined) {
+    const sides = [imageSize.width, imageSize.height];
+    if (sides.some((side) => !Number.isInteger(side) || side < 1 || side > kMaxImageSide)) {
+      throw new OptionError(
+        'image-size',
+        `--image-size needs a width and a height between 1 and ${kMaxImageSide} pixels, got ` +
+          `${imageSize.width}x${imageSize.height}; example: --image-size 32x32`,
+      );
+    }
+  }
+  if (labelColumn !== undefined && labelColumn.trim() === '') {
+    throw new OptionError(
+      'label-column',
+      '--label-column is empty; expected a column name from the header, or a zero-based ' +
+        'column number such as 0',
+    );
+  }
+  for (const [flag, path] of [
+    ['labels', options.labels],
+    ['test-labels', options.testLabels],
+  ] as const) {
+    if (path !== undefined && path.trim() === '') {
+      throw new OptionError(flag, `--${flag} is empty; expected the path of an IDX labels file`);
+    }
+  }
+}
+
+/** Parses `--image-size WxH` (also `W,H` or one number for a square). */
+export function parseImageSize(text: string): ImageSize {
+  const match = /^\s*(\d+)\s*(?:[xX×,]\s*(\d+))?\s*$/.exec(text);
+  if (!match) {
+    throw new OptionError(
+      'image-size',
+      `--image-size must be WIDTHxHEIGHT in pixels, got '${text}'; example: --image-size 32x32`,
+    );
+  }
+  const width = Number(match[1]);
+  const height = Number(match[2] ?? match[1]);
+  const size = { width, height };
+  checkReadOptions({ imageSize: size });
+  return size;
+}
+
+/** Parses `--channels`, which must be 1 or 3. */
+export function parseChannels(text: string): 1 | 3 {
+  const value = Number(text);
+  if (value !== 1 && value !== 3) {
+    throw new OptionError(
+      'channels',
+      `--channels must be 1 (gray) or 3 (RGB), got '${text}'; leave it out to keep the ` +
+        `channels the images have`,
+    );
+  }
+  return value;
+}
