@@ -40,7 +40,7 @@ async function createEngine(
   layout: ReturnType<typeof parameterLayout>,
 ): Promise<GradientEngine> {
   const shape = { inputSize: 784, hiddenSizes: [200, 150], outputSize: 10 };
-  if (name === 'onnx') return OnnxEngine.create(shape, layout);
+  if (name === 'onnx') return OnnxEngine.create(shape, layout, 'float32');
   const tf = await loadBackend('wasm');
   await tf.setBackend('wasm');
   return new TfjsEngine(tf, layout);

@@ -66,7 +66,7 @@ const kShapes: ModelShape[] = [
 const kEngines: { name: string; create: (shape: ModelShape) => Promise<GradientEngine> }[] = [
   {
     name: 'onnx engine',
-    create: (shape) => OnnxEngine.create(shape, parameterLayout(shape)),
+    create: (shape) => OnnxEngine.create(shape, parameterLayout(shape), 'float32'),
   },
   ...(['wasm', 'cpu'] as const).map((backend) => ({
     name: `tfjs engine (${backend})`,
@@ -94,7 +94,7 @@ for (const { name, create } of kEngines) {
       const reference = await referenceGradients(
         shape,
         parameters,
-        rows.inputs,
+        rows.inputs as Float32Array,
         rows.targets,
         rows.count,
       );
@@ -118,11 +118,17 @@ test('the onnx engine reads gradients out of shared memory parameters and writes
   shared.set(randomParameters(layout, 7));
   const slot = new Float32Array(new SharedArrayBuffer(layout.count * 4));
   const rows = randomRows(shape, 5, 3);
-  const engine = await OnnxEngine.create(shape, layout);
+  const engine = await OnnxEngine.create(shape, layout, 'float32');
   const loss = await engine.gradients(rows, shared, slot);
   await engine.dispose();
 
-  const reference = await referenceGradients(shape, shared, rows.inputs, rows.targets, 5);
+  const reference = await referenceGradients(
+    shape,
+    shared,
+    rows.inputs as Float32Array,
+    rows.targets,
+    5,
+  );
   assert.ok(maxAbsDifference(slot, reference.gradients) <= 1e-5);
   assert.ok(loss.copyMilliseconds > 0, 'the copies to and from shared memory are timed');
 });

@@ -52,7 +52,13 @@ export function evaluateLoadedModel(
   for (let first = 0; first < images.count; first += chunk) {
     const count = Math.min(chunk, images.count - first);
     const inputs = new Float32Array(count * inputSize);
-    for (let i = 0; i < inputs.length; i++) inputs[i] = images.pixels[first * inputSize + i] / 255;
+    const pixels = images.pixels.subarray(first * inputSize, first * inputSize + inputs.length);
+    // 8-bit pixels are scaled as training scaled them; floats are used as they are
+    if (pixels instanceof Uint8Array) {
+      for (let i = 0; i < inputs.length; i++) inputs[i] = pixels[i] / 255;
+    } else {
+      inputs.set(pixels);
+    }
     const labels = images.labels.subarray(first, first + count);
     const [predicted, losses] = tf.tidy(() => {
       const batch = tf.tensor4d(inputs, [count, images.height, images.width, images.channels]);

@@ -8,7 +8,7 @@ import type { ModelShape } from '../shared/layout.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { loadDataset } from './data/index.js';
 import type { ResolvedOptions } from './options.js';
-import { checkLabels, toSharedSamples, validationSplit } from './samples.js';
+import { checkLabels, subset, toSharedSamples, validationSplit } from './samples.js';
 
 export async function resolveData(settings: ResolvedOptions): Promise<DatasetSplits> {
   const { dataset, test } = settings;
@@ -105,10 +105,12 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
     );
   }
 
+  // one shared copy of the training images; the validation split indexes into it
+  const stored = toSharedSamples(images);
   const held =
     validation && validation.length > 0
       ? {
-          samples: toSharedSamples(images, validation),
+          samples: subset(stored, validation),
           labels: Int32Array.from(validation, (index) => images.labels[index]),
           source: 'validation' as const,
         }
@@ -136,7 +138,7 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
       hiddenSizes: settings.hiddenSizes,
       outputSize: images.classNames.length,
     },
-    train: toSharedSamples(images, train),
+    train: train ? subset(stored, train) : stored,
     validation: held ?? test,
     test: test ?? held,
   };
@@ -149,7 +151,10 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
  */
 function matchChannels(test: LabelledImages, trainChannels: number): LabelledImages {
   if (test.channels !== 1 || trainChannels !== 3) return test;
-  const pixels = new Uint8Array(test.pixels.length * 3);
+  const pixels =
+    test.pixels instanceof Uint8Array
+      ? new Uint8Array(test.pixels.length * 3)
+      : new Float32Array(test.pixels.length * 3);
   for (let i = 0; i < test.pixels.length; i++) {
     const value = test.pixels[i];
     pixels[3 * i] = value;

@@ -1,6 +1,6 @@
-// Turns labelled 8-bit images into the normalized shared sample sets workers
-// read: inputs scaled from 0..255 to 0..1 and labels one-hot encoded, each
-// written once into SharedArrayBuffer memory that all workers view in place.
+// Puts labelled images into the shared sample sets workers read in place:
+// pixels kept as loaded (8-bit or float) and labels as class indices, written
+// once into SharedArrayBuffer memory; workers normalize what they gather.
 
 import { DatasetError } from '../shared/errors.js';
 import type { LabelledImages } from '../shared/images.js';
@@ -21,28 +21,46 @@ export function checkLabels(images: LabelledImages): void {
 }
 
 /**
- * Normalizes the images at `indices` (all of them when omitted) into shared
- * memory. Labels must have passed `checkLabels`.
+ * Puts images into shared memory as they are, 8-bit or float, with their
+ * labels; the set is every image, or the images at `indices` of an earlier
+ * set sharing its memory. Labels must have passed `checkLabels`. Pixels that
+ * already live in a SharedArrayBuffer of their own length are used in place.
  */
 export function toSharedSamples(images: LabelledImages, indices?: Int32Array): SharedSamples {
-  const inputSize = images.height * images.width * images.channels;
-  const classes = images.classNames.length;
-  const count = indices ? indices.length : images.count;
-  const inputs = new SharedArrayBuffer(count * inputSize * Float32Array.BYTES_PER_ELEMENT);
-  const targets = new SharedArrayBuffer(count * classes * Float32Array.BYTES_PER_ELEMENT);
-  const inputView = new Float32Array(inputs);
-  const targetView = new Float32Array(targets);
-  const scale = 1 / 255;
-
-  for (let row = 0; row < count; row++) {
-    const sample = indices ? indices[row] : row;
-    const source = sample * inputSize;
-    const destination = row * inputSize;
-    for (let i = 0; i < inputSize; i++)
-      inputView[destination + i] = images.pixels[source + i] * scale;
-    targetView[row * classes + images.labels[sample]] = 1;
+  const { pixels } = images;
+  const pixelType = pixels instanceof Uint8Array ? 'uint8' : 'float32';
+  const ownBuffer =
+    pixels.buffer instanceof SharedArrayBuffer &&
+    pixels.byteOffset === 0 &&
+    pixels.byteLength === pixels.buffer.byteLength;
+  let shared = pixels.buffer as SharedArrayBuffer;
+  if (!ownBuffer) {
+    shared = new SharedArrayBuffer(pixels.byteLength);
+    (pixelType === 'uint8' ? new Uint8Array(shared) : new Float32Array(shared)).set(pixels);
   }
-  return { inputs, targets, count };
+  const labels = new SharedArrayBuffer(images.count * Int32Array.BYTES_PER_ELEMENT);
+  new Int32Array(labels).set(images.labels.subarray(0, images.count));
+  const samples: SharedSamples = {
+    pixels: shared,
+    pixelType,
+    labels,
+    stored: images.count,
+    count: images.count,
+  };
+  return indices === undefined ? samples : subset(samples, indices);
+}
+
+/** The samples at `indices` of a set that stores every sample, sharing its memory. */
+export function subset(samples: SharedSamples, indices: Int32Array): SharedSamples {
+  const shared = new SharedArrayBuffer(indices.byteLength);
+  new Int32Array(shared).set(indices);
+  return { ...samples, indices: shared, count: indices.length };
+}
+
+/** The stored sample at each position of a set: its `indices`, else 0, 1, 2, ... */
+export function storedIndices(samples: SharedSamples): Int32Array {
+  if (samples.indices !== undefined) return new Int32Array(samples.indices);
+  return Int32Array.from({ length: samples.count }, (_, index) => index);
 }
 
 /**

@@ -30,6 +30,7 @@ import { prepareData, resolveData } from './prepare-data.js';
 import type { DataSummary, PreparedData } from './prepare-data.js';
 import { kStreamShuffle, randomStream, shuffleInPlace } from './random.js';
 import { allocateSession, initializeParameters } from './session.js';
+import { storedIndices } from './samples.js';
 import { startPool } from './start-pool.js';
 
 /** A trained model: its shape, its classes and a copy of its parameters. */
@@ -97,7 +98,7 @@ async function runEpochs(
   settings.signal?.addEventListener('abort', stopOnAbort, { once: true });
 
   const order = new Int32Array(session.order);
-  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.set(storedIndices(data.train));
   const shuffle = randomStream(settings.seed, kStreamShuffle);
   const stepsPerEpoch = Math.ceil(data.train.count / settings.batchSize);
   const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);

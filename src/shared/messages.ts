@@ -20,12 +20,34 @@ export type BackendName = 'wasm' | 'cpu' | 'tensorflow';
  */
 export type EngineName = 'onnx' | 'tfjs';
 
-/** Normalized samples in shared memory: inputs in 0..1 and one-hot targets. */
+/**
+ * How a sample set's pixels are kept in shared memory: 8-bit values, scaled to
+ * 0..1 as each batch is gathered (a quarter of the memory of floats), or
+ * 32-bit floats used as they are.
+ */
+export type PixelType = 'uint8' | 'float32';
+
+/**
+ * A set of samples in shared memory, written once by the coordinator and read
+ * in place by every worker. Pixels and labels are stored as loaded; a worker
+ * normalizes the rows it gathers and one-hot encodes their labels itself, so
+ * the shared copy stays the size of the raw data. A validation split is the
+ * same stored images with its own `indices`, never a second copy.
+ */
 export interface SharedSamples {
-  /** Float32, `count × inputSize`. */
-  inputs: SharedArrayBuffer;
-  /** Float32, `count × outputSize`, one-hot. */
-  targets: SharedArrayBuffer;
+  /** `stored × inputSize` pixels of `pixelType`. */
+  pixels: SharedArrayBuffer;
+  pixelType: PixelType;
+  /** Int32, the class of each stored sample. */
+  labels: SharedArrayBuffer;
+  /** Samples stored in `pixels` and `labels`. */
+  stored: number;
+  /**
+   * Int32, the stored samples that make up this set, in order; absent when
+   * the set is every stored sample.
+   */
+  indices?: SharedArrayBuffer;
+  /** Samples in the set: the length of `indices`, else `stored`. */
   count: number;
 }
 
@@ -45,7 +67,10 @@ export interface SessionMemory {
   control: SharedArrayBuffer;
   /** Float64, live statistics per worker. */
   stats: SharedArrayBuffer;
-  /** Int32, the current epoch's sample order: a permutation of the training set. */
+  /**
+   * Int32, the current epoch's sample order: a permutation of the training
+   * set's samples, as indices into its stored samples.
+   */
   order: SharedArrayBuffer;
   train: SharedSamples;
 }

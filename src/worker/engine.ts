@@ -5,8 +5,11 @@
 
 /** A shard of samples gathered into contiguous rows. */
 export interface ShardRows {
-  /** Float32, at least `count × inputSize` values, 0..1. */
-  inputs: Float32Array;
+  /**
+   * At least `count × inputSize` pixels: 8-bit values the engine divides by
+   * 255, or floats it uses as they are.
+   */
+  inputs: Uint8Array | Float32Array;
   /** Float32, at least `count × outputSize` values, one-hot. */
   targets: Float32Array;
   count: number;

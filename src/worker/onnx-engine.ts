@@ -7,7 +7,8 @@
 // the shared parameters into a private replica and copies the gradients it
 // wrote privately into the worker's shared slot: two copies of the parameter
 // vector per step (0.75 MB each for the 188k-parameter textbook MLP). The
-// shard's rows are gathered into private memory anyway, and every other
+// shard's rows are gathered into private memory by the worker (see
+// worker.ts), 8-bit pixels staying 8-bit until the graph casts them, and every other
 // tensor, graph outputs included, is a view of buffers allocated once here,
 // so a step allocates nothing large.
 
@@ -15,6 +16,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
 import { EngineError } from '../shared/errors.js';
 import type { ModelShape, ParameterLayout } from '../shared/layout.js';
+import type { PixelType } from '../shared/messages.js';
 import type { GradientEngine, ShardLoss, ShardRows } from './engine.js';
 import { evaluationGraph, gradientNames, parameterNames, trainingGraph } from './onnx-graph.js';
 
@@ -58,6 +60,10 @@ const kSessionOptions: InferenceSession.SessionOptions = {
   graphOptimizationLevel: 'all',
 };
 
+function pixelTypeOf(rows: ShardRows): PixelType {
+  return rows.inputs instanceof Uint8Array ? 'uint8' : 'float32';
+}
+
 export class OnnxEngine implements GradientEngine {
   /** Private replica of the parameters, refreshed from shared memory per call. */
   private readonly parameters: Float32Array;
@@ -68,14 +74,16 @@ export class OnnxEngine implements GradientEngine {
   private readonly correct = new Float32Array(1);
   /** The training graph's outputs: the two scalars and every gradient, made once. */
   private readonly trainingFetches: Record<string, Tensor>;
-  /** Private copies of evaluation rows, which arrive as views of shared memory. */
-  private readonly copies = { inputs: new Float32Array(0), targets: new Float32Array(0) };
+  /**
+   * Sessions by graph and pixel type, each made when first needed: a run
+   * trains on one pixel type, and its test set may bring the other.
+   */
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
 
   private constructor(
     private readonly ort: Ort,
+    private readonly shape: ModelShape,
     private readonly layout: ParameterLayout,
-    private readonly training: InferenceSession,
-    private readonly evaluation: InferenceSession,
   ) {
     this.parameters = new Float32Array(layout.count);
     this.gradientValues = new Float32Array(layout.count);
@@ -107,13 +115,15 @@ export class OnnxEngine implements GradientEngine {
     });
   }
 
-  static async create(shape: ModelShape, layout: ParameterLayout): Promise<OnnxEngine> {
-    const ort = await loadOnnxRuntime();
-    const [training, evaluation] = await Promise.all([
-      ort.InferenceSession.create(trainingGraph(shape), kSessionOptions),
-      ort.InferenceSession.create(evaluationGraph(shape), kSessionOptions),
-    ]);
-    return new OnnxEngine(ort, layout, training, evaluation);
+  /** An engine whose training session for `pixelType` is ready before the first step. */
+  static async create(
+    shape: ModelShape,
+    layout: ParameterLayout,
+    pixelType: PixelType,
+  ): Promise<OnnxEngine> {
+    const engine = new OnnxEngine(await loadOnnxRuntime(), shape, layout);
+    await engine.session('train', pixelType);
+    return engine;
   }
 
   async gradients(
@@ -124,7 +134,8 @@ export class OnnxEngine implements GradientEngine {
     const started = performance.now();
     this.parameters.set(parameters.subarray(0, this.layout.count));
     const copiedIn = performance.now();
-    await this.training.run(this.feeds(rows), this.trainingFetches);
+    const training = await this.session('train', pixelTypeOf(rows));
+    await training.run(this.feeds(rows), this.trainingFetches);
     const computed = performance.now();
     gradients.set(this.gradientValues);
     const copyMilliseconds = copiedIn - started + (performance.now() - computed);
@@ -138,7 +149,8 @@ export class OnnxEngine implements GradientEngine {
   ): Promise<ShardLoss> {
     this.parameters.set(parameters.subarray(0, this.layout.count));
     const predicted = new Int32Array(rows.count);
-    await this.evaluation.run(this.feeds(rows), {
+    const evaluation = await this.session('evaluate', pixelTypeOf(rows));
+    await evaluation.run(this.feeds(rows), {
       loss_sum: new this.ort.Tensor('float32', this.lossSum, []),
       correct: new this.ort.Tensor('float32', this.correct, []),
       predictions: new this.ort.Tensor('int32', predicted, [rows.count]),
@@ -152,29 +164,44 @@ export class OnnxEngine implements GradientEngine {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.training.release(), this.evaluation.release()]);
+    const sessions = await Promise.all(this.sessions.values());
+    this.sessions.clear();
+    await Promise.all(sessions.map((session) => session.release()));
+  }
+
+  private session(graph: 'train' | 'evaluate', pixelType: PixelType): Promise<InferenceSession> {
+    const key = `${graph} ${pixelType}`;
+    let session = this.sessions.get(key);
+    if (session === undefined) {
+      const bytes =
+        graph === 'train'
+          ? trainingGraph(this.shape, pixelType)
+          : evaluationGraph(this.shape, pixelType);
+      session = this.ort.InferenceSession.create(bytes, kSessionOptions);
+      this.sessions.set(key, session);
+    }
+    return session;
   }
 
   private feeds(rows: ShardRows): Record<string, Tensor> {
     const inputSize = this.layout.layers[0].inputSize;
     const outputSize = this.layout.layers[this.layout.layers.length - 1].outputSize;
+    const pixels = this.private(rows.inputs.subarray(0, rows.count * inputSize));
+    const targets = this.private(rows.targets.subarray(0, rows.count * outputSize));
     return {
       ...this.parameterFeeds,
-      inputs: this.view(this.private('inputs', rows.inputs), 0, [rows.count, inputSize]),
-      targets: this.view(this.private('targets', rows.targets), 0, [rows.count, outputSize]),
+      inputs:
+        pixels instanceof Uint8Array
+          ? new this.ort.Tensor('uint8', pixels, [rows.count, inputSize])
+          : new this.ort.Tensor('float32', pixels, [rows.count, inputSize]),
+      targets: new this.ort.Tensor('float32', targets, [rows.count, outputSize]),
     };
   }
 
-  /** `values` itself, or a private copy when it lives in shared memory. */
-  private private(name: 'inputs' | 'targets', values: Float32Array): Float32Array {
+  /** `values` itself, or a copy when it lives in shared memory, which onnxruntime refuses. */
+  private private<T extends Uint8Array | Float32Array>(values: T): T {
     if (!(values.buffer instanceof SharedArrayBuffer)) return values;
-    let copy = this.copies[name];
-    if (copy.length < values.length) {
-      copy = new Float32Array(values.length);
-      this.copies[name] = copy;
-    }
-    copy.set(values);
-    return copy;
+    return values.slice() as T;
   }
 
   private view(values: Float32Array, offset: number, dims: number[]): Tensor {

@@ -14,11 +14,13 @@
 import onnxProto from 'onnx-proto';
 
 import type { ModelShape } from '../shared/layout.js';
+import type { PixelType } from '../shared/messages.js';
 
 const { onnx } = onnxProto;
 const kFloat = onnx.TensorProto.DataType.FLOAT;
 const kInt32 = onnx.TensorProto.DataType.INT32;
 const kInt64 = onnx.TensorProto.DataType.INT64;
+const kUint8 = onnx.TensorProto.DataType.UINT8;
 const kIntAttribute = onnx.AttributeProto.AttributeType.INT;
 
 /** Opset 17: ReduceSum takes its axes as an input, LogSoftmax works per row. */
@@ -59,6 +61,15 @@ class GraphBuilder {
     return output;
   }
 
+  /** A float scalar constant. */
+  scalar(value: number): string {
+    const name = `scalar_${value}`;
+    if (!this.initializers.some((tensor) => tensor.name === name)) {
+      this.initializers.push({ name, dataType: kFloat, dims: [], floatData: [value] });
+    }
+    return name;
+  }
+
   /** An int64 constant, for ReduceSum's axes. */
   axes(values: number[]): string {
     const name = `axes_${values.join('_')}`;
@@ -81,14 +92,14 @@ function layerWidths(shape: ModelShape): number[] {
 }
 
 /**
- * Graph inputs shared by both graphs: `inputs` [n, inputSize], `targets`
+ * Graph inputs shared by both graphs: `inputs` [n, inputSize] of `pixelType`, `targets`
  * [n, outputSize] one-hot, and each layer's kernel [out, in] and bias as a
  * column [out, 1], which broadcasts over the columns of Zᵀ.
  */
-function modelInputs(shape: ModelShape): ValueInfo[] {
+function modelInputs(shape: ModelShape, pixelType: PixelType): ValueInfo[] {
   const widths = layerWidths(shape);
   const inputs = [
-    tensorInfo('inputs', kFloat, ['rows', shape.inputSize]),
+    tensorInfo('inputs', pixelType === 'uint8' ? kUint8 : kFloat, ['rows', shape.inputSize]),
     tensorInfo('targets', kFloat, ['rows', shape.outputSize]),
   ];
   for (let index = 0; index + 1 < widths.length; index++) {
@@ -108,9 +119,18 @@ function modelInputs(shape: ModelShape): ValueInfo[] {
  * arithmetic of a 16-row shard. Returns every layer's input, transposed, and
  * the logits, transposed.
  */
-function forward(graph: GraphBuilder, layers: number): { inputs: string[]; logits: string } {
+function forward(
+  graph: GraphBuilder,
+  layers: number,
+  pixelType: PixelType,
+): { inputs: string[]; logits: string } {
   const inputs: string[] = [];
-  let value = 'inputs';
+  // 8-bit pixels become floats in 0..1 here, not in JavaScript, where a loop
+  // over every gathered pixel would cost more than the cast and the division
+  let value =
+    pixelType === 'uint8'
+      ? graph.op('Div', [graph.op('Cast', ['inputs'], { to: kFloat }), graph.scalar(255)])
+      : 'inputs';
   for (let index = 0; index < layers; index++) {
     const { kernel, bias } = parameterNames(index);
     // the first layer reads the shard's rows as they are: B = inputsᵀ by attribute
@@ -157,15 +177,15 @@ function model(graph: GraphBuilder, name: string, inputs: ValueInfo[], outputs: 
 }
 
 /**
- * The training graph: inputs as in `modelInputs`; outputs `loss_sum` and
+ * The training graph: inputs as in `modelInputs`, 8-bit pixels divided by 255; outputs `loss_sum` and
  * `correct` (float scalars) and, per layer, the kernel and bias gradients of
  * the summed loss, shaped like the parameters.
  */
-export function trainingGraph(shape: ModelShape): Uint8Array {
+export function trainingGraph(shape: ModelShape, pixelType: PixelType = 'float32'): Uint8Array {
   const graph = new GraphBuilder();
   const widths = layerWidths(shape);
   const layers = widths.length - 1;
-  const { inputs, logits } = forward(graph, layers);
+  const { inputs, logits } = forward(graph, layers, pixelType);
   const { logProbabilities, targets } = lossAndCorrect(graph, logits);
 
   // dZᵀ of the output layer: softmax − target, for the loss summed over rows
@@ -184,17 +204,17 @@ export function trainingGraph(shape: ModelShape): Uint8Array {
     const upstream = graph.op('Gemm', [parameterNames(index).kernel, delta], { transA: 1 });
     delta = graph.op('Mul', [upstream, graph.op('Sign', [inputs[index]])]);
   }
-  return model(graph, 'syncgrad_train', modelInputs(shape), outputs);
+  return model(graph, 'syncgrad_train', modelInputs(shape, pixelType), outputs);
 }
 
 /**
  * The evaluation graph: the same inputs; outputs `loss_sum`, `correct` and
  * `predictions` (int32 [rows], the most probable class of each row).
  */
-export function evaluationGraph(shape: ModelShape): Uint8Array {
+export function evaluationGraph(shape: ModelShape, pixelType: PixelType = 'float32'): Uint8Array {
   const graph = new GraphBuilder();
   const layers = layerWidths(shape).length - 1;
-  const { logits } = forward(graph, layers);
+  const { logits } = forward(graph, layers, pixelType);
   const { predicted } = lossAndCorrect(graph, logits);
   graph.op('Cast', [predicted], { to: kInt32 }, 'predictions');
   const outputs = [
@@ -202,7 +222,7 @@ export function evaluationGraph(shape: ModelShape): Uint8Array {
     tensorInfo('correct', kFloat, []),
     tensorInfo('predictions', kInt32, ['rows']),
   ];
-  return model(graph, 'syncgrad_evaluate', modelInputs(shape), outputs);
+  return model(graph, 'syncgrad_evaluate', modelInputs(shape, pixelType), outputs);
 }
 
 /**

@@ -124,8 +124,11 @@ export class TfjsEngine implements GradientEngine {
     const layers = this.layout.layers;
     const count = rows.count;
     const inputs = rows.inputs.subarray(0, count * layers[0].inputSize);
+    const scratch = this.scratch('columns', inputs.length);
     const columns = [
-      transpose(inputs, count, layers[0].inputSize, this.scratch('columns', inputs.length)),
+      inputs instanceof Uint8Array
+        ? transposePixels(inputs, count, layers[0].inputSize, scratch)
+        : transpose(inputs, count, layers[0].inputSize, scratch),
     ];
     layers.forEach((layer, index) => {
       const product = this.multiply(
@@ -261,6 +264,24 @@ function transpose(
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++)
       result[column * rows + row] = values[row * columns + column];
+  }
+  return result;
+}
+
+/**
+ * The transpose of a `rows × columns` matrix of 8-bit pixels, each divided by
+ * 255: the same floats the onnx engine's graph computes (a float32 division
+ * and a double one rounded to float32 agree for every 8-bit value).
+ */
+function transposePixels(
+  values: Uint8Array,
+  rows: number,
+  columns: number,
+  result: Float32Array,
+): Float32Array {
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++)
+      result[column * rows + row] = values[row * columns + column] / 255;
   }
   return result;
 }

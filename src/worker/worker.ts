@@ -26,7 +26,9 @@ import type {
   EvaluateTask,
   MatMulResult,
   ProbeResult,
+  PixelType,
   SessionMemory,
+  SharedSamples,
   TrainStepsResult,
   TrainTask,
   WorkerTask,
@@ -56,10 +58,28 @@ interface SessionViews {
   control: Int32Array;
   stats: Float64Array;
   order: Int32Array;
-  trainInputs: Float32Array;
-  trainTargets: Float32Array;
+  train: SampleViews;
   /** This thread's scratch rows for gathering a shard. */
   rows: ShardRows;
+}
+
+/** Typed views on a shared sample set. */
+interface SampleViews {
+  pixels: Uint8Array | Float32Array;
+  labels: Int32Array;
+  /** The set's stored samples in order, or undefined when it is all of them. */
+  indices: Int32Array | undefined;
+}
+
+function sampleViews(samples: SharedSamples): SampleViews {
+  return {
+    pixels:
+      samples.pixelType === 'uint8'
+        ? new Uint8Array(samples.pixels)
+        : new Float32Array(samples.pixels),
+    labels: new Int32Array(samples.labels),
+    indices: samples.indices === undefined ? undefined : new Int32Array(samples.indices),
+  };
 }
 
 let current: SessionViews | undefined;
@@ -91,7 +111,7 @@ async function openSession(task: TrainTask | EvaluateTask): Promise<SessionViews
   const layout = parameterLayout(memory.shape);
   const engine: GradientEngine =
     task.engine === 'onnx'
-      ? await (await onnx()).OnnxEngine.create(memory.shape, layout)
+      ? await (await onnx()).OnnxEngine.create(memory.shape, layout, memory.train.pixelType)
       : new (await import('./tfjs-engine.js')).TfjsEngine(
           await (await tfjs()).loadBackend(task.backend),
           layout,
@@ -115,13 +135,8 @@ async function openSession(task: TrainTask | EvaluateTask): Promise<SessionViews
     control: new Int32Array(memory.control),
     stats: new Float64Array(memory.stats),
     order: new Int32Array(memory.order),
-    trainInputs: new Float32Array(memory.train.inputs),
-    trainTargets: new Float32Array(memory.train.targets),
-    rows: {
-      inputs: new Float32Array(rowsCapacity * memory.shape.inputSize),
-      targets: new Float32Array(rowsCapacity * memory.shape.outputSize),
-      count: 0,
-    },
+    train: sampleViews(memory.train),
+    rows: scratchRows(memory.train.pixelType, rowsCapacity, memory.shape),
   };
 }
 
@@ -145,7 +160,13 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     const batchStart = step * globalBatch;
     const batchSize = Math.min(globalBatch, trainCount - batchStart);
     const [shardStart, shardEnd] = shardRange(batchSize, rank, workers);
-    const rows = gatherRows(views, batchStart + shardStart, shardEnd - shardStart);
+    const rows = gatherRows(
+      views,
+      views.train,
+      views.order,
+      batchStart + shardStart,
+      shardEnd - shardStart,
+    );
     const gathered = performance.now();
 
     // compute the shard's summed gradients into this worker's slot
@@ -184,57 +205,72 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
   return { lossSums, correct };
 }
 
-/** Copies `count` samples, in epoch order from position `first`, into scratch rows. */
-function gatherRows(views: SessionViews, first: number, count: number): ShardRows {
-  const rows = ensureCapacity(views, count);
-  const inputSize = views.layout.layers[0].inputSize;
-  const outputSize = views.layout.layers[views.layout.layers.length - 1].outputSize;
+/**
+ * Copies the samples at `count` positions from `first` of `positions` (the
+ * epoch order, or an evaluation set's indices; absent: the positions
+ * themselves) into scratch rows: pixels as stored, labels one-hot.
+ */
+function gatherRows(
+  views: SessionViews,
+  samples: SampleViews,
+  positions: Int32Array | undefined,
+  first: number,
+  count: number,
+): ShardRows {
+  const { inputSize, outputSize } = shapeOf(views.layout);
+  const pixelType: PixelType = samples.pixels instanceof Uint8Array ? 'uint8' : 'float32';
+  const rows = ensureRows(views, pixelType, count);
+  rows.targets.fill(0, 0, count * outputSize);
   for (let row = 0; row < count; row++) {
-    const sample = views.order[first + row];
+    const sample = positions === undefined ? first + row : positions[first + row];
     rows.inputs.set(
-      views.trainInputs.subarray(sample * inputSize, (sample + 1) * inputSize),
+      samples.pixels.subarray(sample * inputSize, (sample + 1) * inputSize),
       row * inputSize,
     );
-    rows.targets.set(
-      views.trainTargets.subarray(sample * outputSize, (sample + 1) * outputSize),
-      row * outputSize,
-    );
+    rows.targets[row * outputSize + samples.labels[sample]] = 1;
   }
   rows.count = count;
   return rows;
 }
 
-function ensureCapacity(views: SessionViews, count: number): ShardRows {
-  const inputSize = views.layout.layers[0].inputSize;
-  const outputSize = views.layout.layers[views.layout.layers.length - 1].outputSize;
-  if (views.rows.inputs.length < count * inputSize) {
-    views.rows = {
-      inputs: new Float32Array(count * inputSize),
-      targets: new Float32Array(count * outputSize),
-      count: 0,
-    };
+function shapeOf(layout: ParameterLayout): { inputSize: number; outputSize: number } {
+  return {
+    inputSize: layout.layers[0].inputSize,
+    outputSize: layout.layers[layout.layers.length - 1].outputSize,
+  };
+}
+
+function scratchRows(pixelType: PixelType, capacity: number, shape: SessionMemory['shape']) {
+  const size = capacity * shape.inputSize;
+  return {
+    inputs: pixelType === 'uint8' ? new Uint8Array(size) : new Float32Array(size),
+    targets: new Float32Array(capacity * shape.outputSize),
+    count: 0,
+  };
+}
+
+/** This thread's scratch rows, replaced when they are too small or of the other pixel type. */
+function ensureRows(views: SessionViews, pixelType: PixelType, count: number): ShardRows {
+  const { inputSize, outputSize } = shapeOf(views.layout);
+  const { inputs } = views.rows;
+  const sameType = inputs instanceof Uint8Array === (pixelType === 'uint8');
+  if (!sameType || inputs.length < count * inputSize) {
+    const capacity = Math.max(count, Math.floor(inputs.length / inputSize));
+    views.rows = scratchRows(pixelType, capacity, { inputSize, outputSize, hiddenSizes: [] });
   }
   return views.rows;
 }
 
 async function evaluate(task: EvaluateTask, views: SessionViews): Promise<EvaluateResult> {
-  const inputSize = views.layout.layers[0].inputSize;
-  const outputSize = views.layout.layers[views.layout.layers.length - 1].outputSize;
-  const inputs = new Float32Array(task.samples.inputs);
-  const targets = new Float32Array(task.samples.targets);
+  const samples = sampleViews(task.samples);
   const predictions = new Int32Array(task.end - task.start);
   const chunk = 512;
   let lossSum = 0;
   let correct = 0;
 
-  // samples of an evaluation set are already contiguous: pass views, not copies
   for (let first = task.start; first < task.end; first += chunk) {
     const count = Math.min(chunk, task.end - first);
-    const rows: ShardRows = {
-      inputs: inputs.subarray(first * inputSize, (first + count) * inputSize),
-      targets: targets.subarray(first * outputSize, (first + count) * outputSize),
-      count,
-    };
+    const rows = gatherRows(views, samples, samples.indices, first, count);
     const loss = await views.engine.evaluate(
       rows,
       views.parameters,
