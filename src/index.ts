@@ -16,12 +16,24 @@ export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.j
 export type { LoadedModel } from './coordinator/model-io.js';
 export { evaluateLoadedModel } from './coordinator/evaluate-model.js';
 export { loadDataset } from './coordinator/data/index.js';
+export { checkDataset, datasetFromArrays, datasetFromSamples } from './coordinator/dataset.js';
+export type {
+  ArrayDatasetInput,
+  GeneratedDatasetOptions,
+  ImageShape,
+  Sample,
+} from './coordinator/dataset.js';
 export { bench } from './coordinator/bench/run-bench.js';
 export type { BenchOptions, BenchProgress, BenchReport } from './coordinator/bench/run-bench.js';
 export type { BenchRatio } from './coordinator/bench/ratios.js';
 export type { BenchRow, PeerRow, StepBreakdown } from './coordinator/bench/types.js';
-export type { LoadOptions, LoadProgress } from './coordinator/data/index.js';
-export type { DatasetSplits, LabelledImages } from './shared/images.js';
+export type {
+  ImageSize,
+  LoadOptions,
+  LoadProgress,
+  ReadOptions,
+} from './coordinator/data/index.js';
+export type { Dataset, DatasetSplits, LabelledImages, PixelArray } from './shared/images.js';
 export type { ModelShape } from './shared/layout.js';
 export type { BackendName, EngineName } from './shared/messages.js';
 export type { OptimizerName } from './shared/optimizers.js';

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 
 import { OptionError } from '../shared/errors.js';
-import type { DatasetSplits, LabelledImages } from '../shared/images.js';
+import type { Dataset, DatasetSplits } from '../shared/images.js';
 import type { BackendName, EngineName } from '../shared/messages.js';
 import type { OptimizerName } from '../shared/optimizers.js';
 import type { LoadProgress, ReadOptions } from './data/index.js';
@@ -63,12 +63,14 @@ export interface StepTime {
 
 export interface TrainOptions extends ReadOptions {
   /**
-   * Training data: `'fashion-mnist'`, `'mnist'`, a folder of class subfolders,
-   * images already in memory, or a training set with its own test set.
+   * Training data: a name (`'fashion-mnist'`, `'mnist'`, `'cifar10'`) or a
+   * path, as `loadDataset` takes them; a `Dataset` in memory (see
+   * `datasetFromArrays`, `datasetFromSamples`); or a training set with its own
+   * test set. Every dataset is checked by `checkDataset` before training.
    */
-  dataset: string | LabelledImages | DatasetSplits;
-  /** Test data: a folder of class subfolders, or images in memory. Default: the dataset's own. */
-  test?: string | LabelledImages;
+  dataset: string | Dataset | DatasetSplits;
+  /** Test data: a path of the dataset's kind, or a `Dataset`. Default: the dataset's own. */
+  test?: string | Dataset;
   /** Folder searched first for named datasets. Default: $SYNCGRAD_DATA_DIR. */
   dataDir?: string;
   /** Folder for downloads and decoded images. Default: $SYNCGRAD_CACHE_DIR or ~/.cache/syncgrad. */

@@ -8,7 +8,8 @@ import type { ModelShape } from '../shared/layout.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { loadDataset } from './data/index.js';
 import type { ResolvedOptions } from './options.js';
-import { checkLabels, subset, toSharedSamples, validationSplit } from './samples.js';
+import { checkDataset } from './dataset.js';
+import { subset, toSharedSamples, validationSplit } from './samples.js';
 
 export async function resolveData(settings: ResolvedOptions): Promise<DatasetSplits> {
   const { dataset, test } = settings;
@@ -88,8 +89,8 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
         'a classifier needs at least 2. Add a subfolder of images per class.',
     );
   }
-  checkLabels(images);
-  if (splits.test) checkLabels(splits.test);
+  checkDataset(images, 'train');
+  if (splits.test) checkDataset(splits.test, 'test');
   const testImages = splits.test && matchChannels(splits.test, images.channels);
   if (testImages) checkSameKind(images, testImages);
   const fraction = settings.validationSplit ?? (splits.test ? 0 : 0.1);

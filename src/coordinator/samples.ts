@@ -2,28 +2,14 @@
 // pixels kept as loaded (8-bit or float) and labels as class indices, written
 // once into SharedArrayBuffer memory; workers normalize what they gather.
 
-import { DatasetError } from '../shared/errors.js';
 import type { LabelledImages } from '../shared/images.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { randomStream, kStreamValidationSplit, shuffleInPlace } from './random.js';
 
-/** Rejects a label outside the class list, naming the image. */
-export function checkLabels(images: LabelledImages): void {
-  const classes = images.classNames.length;
-  const bad = images.labels.findIndex((label) => !(label >= 0 && label < classes));
-  if (bad >= 0) {
-    throw new DatasetError(
-      images.source,
-      `image ${bad} of ${images.source} has label ${images.labels[bad]}, but the dataset has ` +
-        `${classes} classes (labels 0..${classes - 1}). Fix the label or the class list.`,
-    );
-  }
-}
-
 /**
  * Puts images into shared memory as they are, 8-bit or float, with their
  * labels; the set is every image, or the images at `indices` of an earlier
- * set sharing its memory. Labels must have passed `checkLabels`. Pixels that
+ * set sharing its memory. Labels must have passed `checkDataset` (dataset.ts). Pixels that
  * already live in a SharedArrayBuffer of their own length are used in place.
  */
 export function toSharedSamples(images: LabelledImages, indices?: Int32Array): SharedSamples {

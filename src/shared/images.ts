@@ -13,7 +13,7 @@ export interface LabelledImages {
    * 8-bit pixels, 0..255, scaled to 0..1 as batches are gathered; or 32-bit
    * floats, used as they are (already normalized, usually to 0..1).
    */
-  pixels: Uint8Array | Float32Array;
+  pixels: PixelArray;
   /** Class index of each image, `0 <= label < classNames.length`. */
   labels: Int32Array;
   count: number;
@@ -24,6 +24,16 @@ export interface LabelledImages {
   /** Where the images came from, for log lines and error messages. */
   source: string;
 }
+
+/** The two ways pixels are held: 8-bit values, or floats already normalized. */
+export type PixelArray = Uint8Array | Float32Array;
+
+/**
+ * A dataset as the library takes it: labelled images of one size. Built by
+ * the loaders (`loadDataset`), from typed arrays (`datasetFromArrays`) or
+ * from a generator of samples (`datasetFromSamples`).
+ */
+export type Dataset = LabelledImages;
 
 /** A training set and, when the source has one, its own test set. */
 export interface DatasetSplits {
