@@ -52,6 +52,7 @@ test('typed arrays, a generator and an async generator of the same samples train
   );
   assert.equal(runs[1].paramsDigest, runs[0].paramsDigest);
   assert.equal(runs[2].paramsDigest, runs[0].paramsDigest);
+});
 
 test('float samples are kept as floats and used as given', async () => {
   const floats = [
