@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
-import { describe } from './common.js';
+import { createDirectories, describe } from './common.js';
 import type { LoadProgress } from './progress.js';
 
 /**
@@ -14,6 +14,29 @@ import type { LoadProgress } from './progress.js';
  * it as it is instead of as a dataset that could not be fetched.
  */
 export class CacheFolderError extends DatasetError {}
+
+/**
+ * Creates the cache folder `folder` (under `cacheDir`) that a step such as
+ * `'download MNIST'` writes into, and returns the folders it created so a
+ * failure can take them back; a folder that cannot be created is a
+ * CacheFolderError.
+ */
+export async function createCacheFolder(
+  folder: string,
+  cacheDir: string,
+  step: string,
+): Promise<string[]> {
+  try {
+    return await createDirectories(folder);
+  } catch (error) {
+    throw new CacheFolderError(
+      cacheDir,
+      `cannot ${step} into the cache folder ${cacheDir}: ` +
+        `${describe(error)}; expected a folder syncgrad can create and write to, so pass a ` +
+        `writable folder with --cache-dir (or set SYNCGRAD_CACHE_DIR)`,
+    );
+  }
+}
 
 /** A download that receives nothing for this long is given up. */
 const kIdleTimeoutMs = 30_000;
@@ -99,6 +122,11 @@ export async function downloadFile(
   } finally {
     clearTimeout(idleTimer);
   }
+}
+
+/** The URL of `file` in the folder `baseUrl`, which may or may not end in a slash. */
+export function fileUrl(baseUrl: string, file: string): string {
+  return new URL(file, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
 }
 
 /** Runs one file-system step of writing `path`, turning its failure into a CacheFolderError. */

@@ -2,6 +2,7 @@
 // and test images, from local files, the decoded cache or a download.
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
+import { isCifarName, loadCifar10, loadCifarPath } from './cifar10.js';
 import { defaultCacheDir } from './common.js';
 import { readCsvImages } from './csv.js';
 import { loadFolderDataset } from './image-folder.js';
@@ -17,9 +18,10 @@ export type { ImageSize, ReadOptions } from './read-options.js';
 
 export interface LoadOptions extends ReadOptions {
   /**
-   * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of JPEG/PNG images
-   * per class, or a `.csv` file of one image per row (a label column and one
-   * column per pixel; see csv.ts).
+   * `'fashion-mnist'`, `'mnist'`, `'cifar10'`, a folder with one subfolder of
+   * JPEG/PNG images per class, a `.csv` file of one image per row (a label
+   * column and one column per pixel; see csv.ts), or the CIFAR-10 binary
+   * batches as a folder or as the official `.tar.gz` archive.
    */
   dataset: string;
   /** A folder of class subfolders, or a `.csv` file, used as the test set. Default: none. */
@@ -61,24 +63,34 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
   if (dataset === '') {
     throw new OptionError(
       'dataset',
-      'the dataset is empty; expected fashion-mnist, mnist, or a folder of class subfolders',
+      'the dataset is empty; expected fashion-mnist, mnist, cifar10, or a folder of class ' +
+        'subfolders',
     );
   }
 
-  if (isDatasetName(dataset)) {
-    if (test !== undefined) {
-      throw new OptionError(
-        'test',
-        `a test folder (--test ${test}) was given for ${dataset}, which brings its own ` +
-          `test set; expected a test folder only with a folder dataset, so drop it`,
-      );
-    }
+  if (isDatasetName(dataset) || isCifarName(dataset)) {
+    refuseTestSet(dataset, test);
     const download = options.download ?? true;
+    if (isCifarName(dataset)) return loadCifar10({ ...options, cacheDir, download });
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
   const kind = await sourceKind(dataset, '--dataset');
   if (kind === 'csv') return loadCsvDataset(dataset, test);
+  if (kind === 'cifar-binary') {
+    refuseTestSet(dataset, test);
+    return loadCifarPath(dataset, { cacheDir, onProgress });
+  }
   return loadFolderDataset(dataset, test, { cacheDir, onProgress });
+}
+
+/** A dataset that brings its own test set takes no --test. */
+function refuseTestSet(dataset: string, test: string | undefined): void {
+  if (test === undefined) return;
+  throw new OptionError(
+    'test',
+    `a test set (--test ${test}) was given for ${dataset}, which brings its own ` +
+      `test set; expected --test only with a dataset that has none, so drop it`,
+  );
 }
 
 function isCsvPath(path: string): boolean {

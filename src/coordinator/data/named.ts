@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
-import { createDirectories, describe, errorCode, removeEmptyDirectories } from './common.js';
-import { CacheFolderError, downloadFile } from './download.js';
+import { describe, errorCode, removeEmptyDirectories } from './common.js';
+import { CacheFolderError, createCacheFolder, downloadFile, fileUrl } from './download.js';
 import { readIdxImages, readIdxLabels } from './idx.js';
 import type { LoadProgress } from './progress.js';
 
@@ -96,8 +96,8 @@ export async function loadNamedDataset(
   options: NamedLoadOptions,
 ): Promise<DatasetSplits> {
   const dataset = kDatasets[name];
-  await checkDataDir(name, options.dataDir, '--data-dir');
-  await checkDataDir(name, process.env.SYNCGRAD_DATA_DIR, 'SYNCGRAD_DATA_DIR');
+  await checkDataDir(dataset.title, name, options.dataDir, '--data-dir');
+  await checkDataDir(dataset.title, name, process.env.SYNCGRAD_DATA_DIR, 'SYNCGRAD_DATA_DIR');
 
   // the first folder holding all four files wins
   const places = searchFolders(name, options);
@@ -150,26 +150,16 @@ export interface DownloadOptions {
  */
 export async function downloadNamedDataset(name: DatasetName, options: DownloadOptions) {
   const dataset = kDatasets[name];
-  const baseUrl = withSlash(options.baseUrl ?? dataset.baseUrl);
+  const baseUrl = options.baseUrl ?? dataset.baseUrl;
   const checksums = options.checksums ?? dataset.checksums;
   const folder = join(options.cacheDir, name);
   const missing = findFiles(folder).missing;
   if (missing.length === 0) return;
 
-  let created: string[];
-  try {
-    created = await createDirectories(folder);
-  } catch (error) {
-    throw new CacheFolderError(
-      options.cacheDir,
-      `cannot download ${dataset.title} into the cache folder ${options.cacheDir}: ` +
-        `${describe(error)}; expected a folder syncgrad can create and write to, so pass a ` +
-        `writable folder with --cache-dir (or set SYNCGRAD_CACHE_DIR)`,
-    );
-  }
+  const created = await createCacheFolder(folder, options.cacheDir, `download ${dataset.title}`);
   try {
     for (const file of missing) {
-      const url = new URL(`${file}.gz`, baseUrl).href;
+      const url = fileUrl(baseUrl, `${file}.gz`);
       await downloadFile(url, join(folder, `${file}.gz`), checksums[file], options.onProgress);
     }
   } catch (error) {
@@ -178,8 +168,17 @@ export async function downloadNamedDataset(name: DatasetName, options: DownloadO
   }
 }
 
-/** Fails with an OptionError when a data folder was named but is not a folder. */
-async function checkDataDir(name: DatasetName, dataDir: string | undefined, source: string) {
+/**
+ * Fails with an OptionError when a data folder was named (by `source`, the
+ * flag or the variable) but is not a folder; `title` and `subfolder` say what
+ * it should hold.
+ */
+export async function checkDataDir(
+  title: string,
+  subfolder: string,
+  dataDir: string | undefined,
+  source: string,
+) {
   if (!dataDir) return;
   const found = await stat(dataDir).then(
     (stats) => (stats.isDirectory() ? undefined : 'is not a folder'),
@@ -196,8 +195,8 @@ async function checkDataDir(name: DatasetName, dataDir: string | undefined, sour
     : `point ${source} at an existing folder, or unset it`;
   throw new OptionError(
     'data-dir',
-    `${given} ${found}; expected a folder holding the ${kDatasets[name].title} files ` +
-      `(directly or in a ${name}/ subfolder), so ${fix}`,
+    `${given} ${found}; expected a folder holding the ${title} files ` +
+      `(directly or in a ${subfolder}/ subfolder), so ${fix}`,
   );
 }
 
@@ -267,8 +266,4 @@ async function readSplit(
     classNames: [...dataset.classNames],
     source: imagesPath,
   };
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
 }
