@@ -54,3 +54,13 @@ export function imageShapeOfSize(size: number): [number, number, number] {
   }
   return [1, size, 1];
 }
+
+/**
+ * A zeroed 8-bit pixel array over a SharedArrayBuffer of exactly its length.
+ * Loaders fill their pixels into one, and training then shares that very
+ * memory with its workers instead of copying it (see samples.ts), so a loaded
+ * dataset is held once.
+ */
+export function sharedPixels(length: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(length));
+}

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
+import { sharedPixels } from '../../shared/images.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { describe } from './common.js';
 
@@ -101,7 +102,7 @@ async function readBatches(
   const batches: Buffer[] = [];
   for (const path of paths) batches.push(checkBatch(path, await readBytes(path)));
   const count = batches.reduce((sum, batch) => sum + batch.length / kRecordBytes, 0);
-  const pixels = new Uint8Array(count * kImageBytes);
+  const pixels = sharedPixels(count * kImageBytes);
   const labels = new Int32Array(count);
 
   let image = 0;
