@@ -17,12 +17,16 @@ export type { ImageSize, ReadOptions } from './read-options.js';
 
 export interface LoadOptions extends ReadOptions {
   /**
-   * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of JPEG/PNG images
-   * per class, or a `.csv` file of one image per row (a label column and one
+   * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of PNG, JPEG, GIF
+   * or BMP images per class, a manifest `.csv` of image paths and labels (see
+   * manifest.ts), or a `.csv` file of one image per row (a label column and one
    * column per pixel; see csv.ts).
    */
   dataset: string;
-  /** A folder of class subfolders, or a `.csv` file, used as the test set. Default: none. */
+  /**
+   * A folder of class subfolders, a manifest or a pixel `.csv` file, of the
+   * dataset's kind, used as the test set. Default: none.
+   */
   test?: string;
   /**
    * A folder searched first for named datasets, holding their files directly or
@@ -78,7 +82,9 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
   }
   const kind = await sourceKind(dataset, '--dataset');
   if (kind === 'csv') return loadCsvDataset(dataset, test);
-  return loadFolderDataset(dataset, test, { cacheDir, onProgress });
+  const { channels, imageSize, skipBad } = options;
+  const imageOptions = { cacheDir, onProgress, channels, imageSize, skipBad };
+  return loadFolderDataset(dataset, test, imageOptions, kind === 'manifest');
 }
 
 function isCsvPath(path: string): boolean {

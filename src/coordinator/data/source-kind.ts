@@ -14,9 +14,9 @@ export type SourceKind = 'csv' | 'manifest' | 'idx' | 'cifar-binary' | 'folder';
 /** Bytes read to recognize a file: a CSV's first rows, a gzip stream's first block. */
 const kSniffBytes = 64 * 1024;
 
-/** The extensions of image files a manifest may list (any case). */
+/** The extensions of image files a folder or manifest may hold (any case). */
 export const kImageExtensions = ['png', 'jpg', 'jpeg', 'gif', 'bmp'] as const;
-const kImageFile = new RegExp(`\\.(${kImageExtensions.join('|')})$`, 'i');
+export const kImageFile = new RegExp(`\\.(${kImageExtensions.join('|')})$`, 'i');
 
 /** The first batch file of CIFAR-10's binary version, which marks a folder as one. */
 export const kCifarFirstBatch = 'data_batch_1.bin';
