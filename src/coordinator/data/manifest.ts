@@ -12,7 +12,7 @@ import { parse } from 'csv-parse/sync';
 import { DatasetError } from '../../shared/errors.js';
 import { compareCodePoints, describe } from './common.js';
 import type { ImageListing } from './image-loading.js';
-import { kImageFile } from './source-kind.js';
+import { kImageFile, kManifestPathHeaders } from './source-kind.js';
 
 /** A row as csv-parse gives it with `info`: the cells and the line it ended on. */
 interface ManifestRecord {
@@ -20,8 +20,7 @@ interface ManifestRecord {
   info: { lines: number };
 }
 
-/** Header names of the path column, then of the label column (any case). */
-const kPathHeaders = ['path', 'file', 'filename', 'image'];
+/** Header names of the label column (any case). */
 const kLabelHeaders = ['label', 'class'];
 
 /** The largest class number a manifest may use, as for CSV datasets: classes are 0 to it. */
@@ -43,7 +42,7 @@ export function listManifest(path: string, role: '--dataset' | '--test'): ImageL
   if (rows.length > 0 && !rows[0].record.some((cell) => kImageFile.test(cell))) {
     hasHeader = true;
     const names = rows[0].record.map((cell) => cell.toLowerCase());
-    const namedPath = names.findIndex((name) => kPathHeaders.includes(name));
+    const namedPath = names.findIndex((name) => kManifestPathHeaders.includes(name));
     const namedLabel = names.findIndex((name) => kLabelHeaders.includes(name));
     pathColumn = namedPath >= 0 ? namedPath : 0;
     labelColumn = namedLabel >= 0 ? namedLabel : pathColumn === 0 ? 1 : 0;
