@@ -200,7 +200,8 @@ test("a decoder's message of many lines is quoted by its first line", async (t) 
   assert.equal(
     message,
     `cannot decode image ${broken} (Input buffer has corrupt header: premature end of JPEG ` +
-      `image); expected a readable JPEG or PNG file, so replace or remove it`,
+      `image); expected a readable PNG, JPEG, GIF or BMP file, so replace or remove it, or ` +
+      `pass --skip-bad to leave out such images`,
   );
 });
 

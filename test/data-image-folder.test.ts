@@ -58,7 +58,9 @@ test('classes are sorted subfolders and labels follow them', async (t) => {
   assert.equal(train.pixels.length, 6 * kHeight * kWidth * 3);
   assert.equal(train.source, root);
   assert.equal(splits.test, undefined);
-  assert.deepEqual(notices, [`ignored 3 files that are not JPEG or PNG images in ${root}`]);
+  assert.deepEqual(notices, [
+    `ignored 3 files that are not PNG, JPEG, GIF or BMP images in ${root}`,
+  ]);
 });
 
 test('PNG pixels arrive exactly, row by row with interleaved channels', async (t) => {
@@ -180,7 +182,7 @@ test('a test folder with other classes is refused, naming the differences', asyn
 
   await rejectsWith(
     loadFolder(join(root, 'train'), await temporaryFolder(t), join(root, 'test')),
-    /have different classes \(only in the test folder: bee\)/,
+    /have different classes \(only in the test set: bee\)/,
   );
 });
 
@@ -240,7 +242,7 @@ test('everything that is not an image is skipped and counted in one notice', asy
   const root = await temporaryFolder(t);
   await writeClassFolders(root, { ant: 1, bee: 1 });
   await writeFile(join(root, 'ant', 'notes.txt'), 'not an image');
-  await writeFile(join(root, 'ant', 'scan.gif'), 'not read either');
+  await writeFile(join(root, 'ant', 'scan.tiff'), 'not read either');
   await writeFile(join(root, 'ant', '.DS_Store'), '');
   await mkdir(join(root, 'bee', 'more'));
   await writeImage(join(root, 'bee', 'more', 'deeper.png'), rgbPixels(3));
@@ -252,7 +254,7 @@ test('everything that is not an image is skipped and counted in one notice', asy
   assert.equal(splits.train.count, 2);
   assert.deepEqual(splits.train.classNames, ['ant', 'bee']);
   assert.deepEqual(notices, [
-    `ignored 2 files that are not JPEG or PNG images, 2 hidden files or folders, ` +
+    `ignored 2 files that are not PNG, JPEG, GIF or BMP images, 2 hidden files or folders, ` +
       `1 file outside the class subfolders and 1 folder inside a class folder in ${root}`,
   ]);
 });

@@ -26,8 +26,8 @@ test('a named dataset as the test set is refused as a --test value', async (t) =
   assert.equal(
     error.message,
     `--test fashion-mnist names a dataset, not a folder; a test set must be a folder of class ` +
-      `subfolders like the training folder ${train}, so pass such a folder with --test, ` +
-      `or leave --test out`,
+      `subfolders like the training folder ${train}, so pass such a folder (or a manifest ` +
+      `.csv) with --test, or leave --test out`,
   );
 });
 

@@ -1,22 +1,36 @@
 // The code each image-decoding thread runs: it reads a chunk of files and hands
-// back their pixels as RGB, JPEGs through jpeg-js and everything else through sharp.
-// Like the training workers it never prints; failures come back as data.
+// back their pixels as RGB, JPEGs through jpeg-js, BMPs through bmp-ts and every
+// other format (PNG, GIF) through sharp, resized by sharp when asked. Like the
+// training workers it never prints; failures come back as data.
 import { readFileSync } from 'node:fs';
 
 import { decode as decodeJpeg } from 'jpeg-js';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type sharpModule from 'sharp';
 
+import { decodeBmp, isBmp } from './bmp-decode.js';
+
 /** A chunk of image files, absolute paths, decoded by one task. */
 export interface DecodeTask {
   files: string[];
+  /** Resize every image to this size (stretched, Lanczos); none keeps each image's own. */
+  imageSize?: { width: number; height: number };
+  /** Go on past a file that cannot be decoded, instead of stopping the chunk there. */
+  keepGoing: boolean;
+}
+
+/** A file of the chunk that could not be read or decoded, by its index in the chunk. */
+export interface DecodeFailure {
+  index: number;
+  reason: string;
 }
 
 /**
- * The decoded chunk. Image `i` of the chunk is `widths[i] x heights[i]` RGB
- * pixels, row by row, starting at `offsets[i]` in `pixels`; `gray[i]` is 1 when
- * R == G == B at every one of its pixels. When a file cannot be decoded the chunk
- * stops there: `failure` names it and the arrays hold only the files before it.
+ * The decoded chunk. Entry `i` is file `i` of the chunk: `widths[i] x
+ * heights[i]` RGB pixels, row by row, starting at `offsets[i]` in `pixels`;
+ * `gray[i]` is 1 when R == G == B at every one of its pixels. A file that
+ * cannot be decoded is listed in `failures` and has width and height 0; without
+ * `keepGoing` the chunk stops at the first one, so the arrays end with it.
  */
 export interface DecodedChunk {
   pixels: Uint8Array;
@@ -24,7 +38,7 @@ export interface DecodedChunk {
   widths: Uint32Array;
   heights: Uint32Array;
   gray: Uint8Array;
-  failure?: { index: number; reason: string };
+  failures: DecodeFailure[];
 }
 
 /**
@@ -35,7 +49,7 @@ const kJpegMemoryMegabytes = 256;
 
 const kJpegExtension = /\.jpe?g$/i;
 
-interface RgbImage {
+export interface RgbImage {
   data: Uint8Array;
   width: number;
   height: number;
@@ -44,15 +58,20 @@ interface RgbImage {
 /** Loaded on the first file that needs it, so a folder of JPEGs never starts libvips. */
 let sharp: typeof sharpModule | undefined;
 
+/** What a failed file leaves in the chunk: no pixels, size 0 x 0. */
+const kNoImage: RgbImage = { data: new Uint8Array(0), width: 0, height: 0 };
+
 export default async function decodeChunk(task: DecodeTask): Promise<DecodedChunk> {
   const images: RgbImage[] = [];
-  let failure: DecodedChunk['failure'];
+  const failures: DecodeFailure[] = [];
   for (const [index, file] of task.files.entries()) {
     try {
-      images.push(await decodeFile(file));
+      const image = await decodeFile(file);
+      images.push(task.imageSize ? await resize(image, task.imageSize) : image);
     } catch (error) {
-      failure = { index, reason: firstLine(error) };
-      break;
+      failures.push({ index, reason: firstLine(error) });
+      images.push(kNoImage);
+      if (!task.keepGoing) break;
     }
   }
 
@@ -67,13 +86,13 @@ export default async function decodeChunk(task: DecodeTask): Promise<DecodedChun
     offsets[index] = bytes;
     widths[index] = image.width;
     heights[index] = image.height;
-    gray[index] = isGray(image.data) ? 1 : 0;
+    gray[index] = image.width > 0 && isGray(image.data) ? 1 : 0;
     bytes += image.data.length;
   });
   const pixels = new Uint8Array(bytes);
   images.forEach((image, index) => pixels.set(image.data, offsets[index]));
 
-  const chunk: DecodedChunk = { pixels, offsets, widths, heights, gray, failure };
+  const chunk: DecodedChunk = { pixels, offsets, widths, heights, gray, failures };
   const buffers = [pixels, offsets, widths, heights, gray].map((array) => array.buffer);
   // piscina sends the value and transfers the buffers, so the caller receives a plain chunk
   const movable = move({ [transferableSymbol]: buffers, [valueSymbol]: chunk });
@@ -83,10 +102,13 @@ export default async function decodeChunk(task: DecodeTask): Promise<DecodedChun
 /**
  * Decodes one file to RGB. Files are small, so a synchronous read beats a
  * thread-pool round trip per file. A JPEG that jpeg-js rejects (a format it
- * lacks, or a PNG named .jpg) is given to sharp before it counts as undecodable.
+ * lacks, or a PNG named .jpg) is given to sharp before it counts as undecodable;
+ * a BMP is told by its first bytes, whatever its extension.
  */
 async function decodeFile(file: string): Promise<RgbImage> {
   const bytes = readFileSync(file);
+  if (bytes.length === 0) throw new Error('the file is empty (0 bytes)');
+  if (isBmp(bytes)) return decodeBmp(bytes);
   if (kJpegExtension.test(file)) {
     try {
       return decodeJpeg(bytes, {
@@ -105,6 +127,8 @@ async function decodeFile(file: string): Promise<RgbImage> {
 /**
  * sharp keeps alpha and may keep a single gray channel, so alpha is dropped
  * and gray is repeated into R, G and B: every image leaves this thread as RGB.
+ * It expands palettes, reads the first frame of an animated GIF, and brings
+ * 16-bit PNGs to 8 bits by keeping each sample's high byte.
  */
 async function decodeWithSharp(bytes: Buffer): Promise<RgbImage> {
   sharp ??= (await import('sharp')).default;
@@ -122,6 +146,21 @@ async function decodeWithSharp(bytes: Buffer): Promise<RgbImage> {
     rgb[3 * pixel] = rgb[3 * pixel + 1] = rgb[3 * pixel + 2] = data[pixel];
   }
   return { data: rgb, width, height };
+}
+
+/**
+ * Stretches an image to `size` (no cropping, no padding) with sharp's default
+ * Lanczos kernel. Each channel is resampled alike, so a gray image stays gray.
+ */
+async function resize(image: RgbImage, size: { width: number; height: number }) {
+  if (image.width === size.width && image.height === size.height) return image;
+  sharp ??= (await import('sharp')).default;
+  const raw = { width: image.width, height: image.height, channels: 3 } as const;
+  const data = await sharp(image.data, { raw })
+    .resize(size.width, size.height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return { data, width: size.width, height: size.height };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Lists an image-folder dataset with fast-glob: its class subfolders, their
-// JPEG and PNG files in label order, a digest that tells the decoded cache whether it still fits,
-// and the count of everything else found there, which is skipped.
+// PNG, JPEG, GIF and BMP files in label order, a digest that tells the decoded
+// cache whether it still fits, and the count of everything else found there,
+// which is skipped. Names are taken literally, spaces and brackets included.
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -11,15 +12,17 @@ import type { Entry as FastGlobEntry } from 'fast-glob';
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import { compareCodePoints, describe } from './common.js';
 import { isDatasetName } from './named.js';
+import { kImageFile } from './source-kind.js';
 
-const kImageExtension = /\.(jpe?g|png)$/i;
+/** The image extensions, as messages list them. */
+const kExtensionList = '.png, .jpg, .jpeg, .gif or .bmp';
 
 /** The training folder (`--dataset`), or a test folder (`--test`) checked against it. */
 export type FolderRole = { kind: 'dataset' } | { kind: 'test'; given: string; trainFolder: string };
 
 /** Entries of a dataset folder that hold no images of it, by why they were skipped. */
 export interface SkippedEntries {
-  /** Files in a class folder whose extension is not .jpg, .jpeg or .png (any case). */
+  /** Files in a class folder whose extension is not .png, .jpg, .jpeg, .gif or .bmp (any case). */
   notImages: number;
   /** Files and folders whose name starts with a dot, at any level. */
   hidden: number;
@@ -63,7 +66,7 @@ export async function listFolder(folder: string, role: FolderRole): Promise<Fold
       else skipped.outsideClasses++;
     } else if (folder) {
       skipped.nestedFolders++;
-    } else if (kImageExtension.test(parts[1])) {
+    } else if (kImageFile.test(parts[1])) {
       const images = byClass.get(parts[0]) ?? [];
       images.push(parts[1]);
       byClass.set(parts[0], images);
@@ -75,8 +78,8 @@ export async function listFolder(folder: string, role: FolderRole): Promise<Fold
   if (classNames.length === 0) {
     throw new DatasetError(
       root,
-      `${what} has no class subfolders; expected ${root}/<class>/<image>.jpg or .png, one ` +
-        `subfolder per class${likeTraining(role)}`,
+      `${what} has no class subfolders; expected ${root}/<class>/<image>, one subfolder ` +
+        `per class of ${kExtensionList} files${likeTraining(role)}`,
     );
   }
   if (classNames.length === 1 && role.kind === 'dataset') {
@@ -95,9 +98,9 @@ export async function listFolder(folder: string, role: FolderRole): Promise<Fold
   if (empty.length > 0) {
     throw new DatasetError(
       root,
-      `class folder(s) ${empty.join(', ')} in ${what} have no images; expected .jpg, .jpeg ` +
-        `or .png files directly inside each class folder (a folder of train/ and test/ ` +
-        `splits is passed as the dataset train/ with --test test/)`,
+      `class folder(s) ${empty.join(', ')} in ${what} have no images; expected ` +
+        `${kExtensionList} files directly inside each class folder (a folder of train/ and ` +
+        `test/ splits is passed as the dataset train/ with --test test/)`,
     );
   }
 
@@ -126,8 +129,8 @@ export function skippedNotice(listing: FolderListing): string | undefined {
   const parts = [
     counted(
       notImages,
-      'file that is not a JPEG or PNG image',
-      'files that are not JPEG or PNG images',
+      'file that is not a PNG, JPEG, GIF or BMP image',
+      'files that are not PNG, JPEG, GIF or BMP images',
     ),
     counted(hidden, 'hidden file or folder', 'hidden files or folders'),
     counted(
@@ -153,7 +156,8 @@ function missingFolder(root: string, role: FolderRole): Error {
     return new DatasetError(
       root,
       `dataset folder ${root} does not exist or is not a folder; expected fashion-mnist, ` +
-        `mnist, or a folder with one subfolder of .jpg/.png images per class`,
+        `mnist, a manifest .csv of image paths and labels, or a folder with one subfolder of ` +
+        `images (${kExtensionList}) per class`,
     );
   }
   const found = isDatasetName(role.given)
@@ -162,7 +166,8 @@ function missingFolder(root: string, role: FolderRole): Error {
   return new OptionError(
     'test',
     `${found}; a test set must be a folder of class subfolders like the training folder ` +
-      `${role.trainFolder}, so pass such a folder with --test, or leave --test out`,
+      `${role.trainFolder}, so pass such a folder (or a manifest .csv) with --test, or leave ` +
+      `--test out`,
   );
 }
 

@@ -17,7 +17,7 @@ import { ensureDirectory, errorCode } from './common.js';
  *  28  byte length of the metadata JSON
  *  32  SHA-256 of the folder listing the images were decoded from (32 bytes)
  *  64  SHA-256 of everything after the fixed header (32 bytes)
- *  96  metadata JSON: { folder, classNames }
+ *  96  metadata JSON: { folder, classNames, bad }, bad listing the files left out
  *      labels, count x int32 in the machine's byte order (the cache stays on it)
  *      pixels, count x height x width x channels bytes
  */
@@ -36,17 +36,20 @@ export interface CachedImages {
   classNames: string[];
   labels: Int32Array;
   pixels: Uint8Array;
+  /** Files that could not be decoded and were left out, with the reason, to report again. */
+  bad?: { file: string; reason: string }[];
 }
 
-/** Where the cache of `folder` (an absolute path) lives. */
+/** Where the cache of `folder` (an absolute path, of a folder or a manifest) lives. */
 export function imageCacheFile(cacheDir: string, folder: string): string {
   const name = createHash('sha256').update(folder).digest('hex');
   return join(cacheDir, 'images', `${name}.bin`);
 }
 
 /**
- * Reads a cache file built from the listing with digest `listingDigest`, or
- * gives undefined when there is none or it is stale or damaged. Throws the
+ * Reads a cache file built under `listingDigest` (which callers mix from the
+ * listing and the reading options that change the pixels), or gives
+ * undefined when there is none or it is stale or damaged. Throws the
  * system error when the file cannot even be opened for another reason than
  * being absent (a cache folder that is a file, or one without permission).
  */
@@ -94,8 +97,11 @@ export async function readImageCache(
     const expected = header.subarray(kPayloadDigestOffset, kPayloadDigestOffset + 32);
     if (!hash.digest().equals(expected)) return undefined;
 
-    const { classNames } = JSON.parse(metadata.toString('utf8')) as { classNames: string[] };
-    return { count, height, width, channels, classNames, labels, pixels };
+    const { classNames, bad } = JSON.parse(metadata.toString('utf8')) as Pick<
+      CachedImages,
+      'classNames' | 'bad'
+    >;
+    return { count, height, width, channels, classNames, labels, pixels, bad: bad ?? [] };
   } catch {
     return undefined;
   } finally {
@@ -114,7 +120,8 @@ export async function writeImageCache(
   folder: string,
   images: CachedImages,
 ): Promise<void> {
-  const metadata = Buffer.from(JSON.stringify({ folder, classNames: images.classNames }), 'utf8');
+  const { classNames, bad } = images;
+  const metadata = Buffer.from(JSON.stringify({ folder, classNames, bad: bad ?? [] }), 'utf8');
   const { labels } = images;
   const labelBytes = new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength);
   const payload = [metadata, labelBytes, images.pixels];

@@ -18,13 +18,17 @@ export type { ImageSize, ReadOptions } from './read-options.js';
 
 export interface LoadOptions extends ReadOptions {
   /**
-   * `'fashion-mnist'`, `'mnist'`, `'cifar10'`, a folder with one subfolder of
-   * JPEG/PNG images per class, a `.csv` file of one image per row (a label
-   * column and one column per pixel; see csv.ts), or the CIFAR-10 binary
+   * `'fashion-mnist'`, `'mnist'`, `'cifar10'`; a folder with one subfolder of
+   * PNG, JPEG, GIF or BMP images per class; a manifest `.csv` of image paths
+   * and labels (see manifest.ts); a `.csv` file of one image per row (a label
+   * column and one column per pixel; see csv.ts); or the CIFAR-10 binary
    * batches as a folder or as the official `.tar.gz` archive.
    */
   dataset: string;
-  /** A folder of class subfolders, or a `.csv` file, used as the test set. Default: none. */
+  /**
+   * A folder of class subfolders, a manifest or a pixel `.csv` file, of the
+   * dataset's kind, used as the test set. Default: none.
+   */
   test?: string;
   /**
    * A folder searched first for named datasets, holding their files directly or
@@ -80,7 +84,9 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
     refuseTestSet(dataset, test);
     return loadCifarPath(dataset, { cacheDir, onProgress });
   }
-  return loadFolderDataset(dataset, test, { cacheDir, onProgress });
+  const { channels, imageSize, skipBad } = options;
+  const imageOptions = { cacheDir, onProgress, channels, imageSize, skipBad };
+  return loadFolderDataset(dataset, test, imageOptions, kind === 'manifest');
 }
 
 /** A dataset that brings its own test set takes no --test. */

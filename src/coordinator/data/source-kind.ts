@@ -14,9 +14,9 @@ export type SourceKind = 'csv' | 'manifest' | 'idx' | 'cifar-binary' | 'folder';
 /** Bytes read to recognize a file: a CSV's first rows, a gzip stream's first block. */
 const kSniffBytes = 64 * 1024;
 
-/** The extensions of image files a manifest may list (any case). */
+/** The extensions of image files a folder or manifest may hold (any case). */
 export const kImageExtensions = ['png', 'jpg', 'jpeg', 'gif', 'bmp'] as const;
-const kImageFile = new RegExp(`\\.(${kImageExtensions.join('|')})$`, 'i');
+export const kImageFile = new RegExp(`\\.(${kImageExtensions.join('|')})$`, 'i');
 
 /** The first batch file of CIFAR-10's binary version, which marks a folder as one. */
 export const kCifarFirstBatch = 'data_batch_1.bin';
@@ -82,15 +82,19 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
+/** Header names of a manifest's path column, any case. */
+export const kManifestPathHeaders = ['path', 'file', 'filename', 'image'];
+
 /**
  * A manifest lists image files: a CSV whose first data row (the header
- * skipped) names a file with an image extension in some cell.
+ * skipped) names a file with an image extension in some cell, or whose
+ * header names a path column (so that a manifest with no rows is told apart).
  */
 function isManifest(head: Buffer): boolean {
   const lines = head.toString('utf8').split(/\r?\n/, 3);
-  return lines
-    .slice(0, 2)
-    .some((line) =>
-      line.split(',').some((cell) => kImageFile.test(cell.trim().replace(/^"|"$/g, ''))),
-    );
+  const cells = (line: string) => line.split(',').map((cell) => cell.trim().replace(/^"|"$/g, ''));
+  if (cells(lines[0]).some((cell) => kManifestPathHeaders.includes(cell.toLowerCase()))) {
+    return true;
+  }
+  return lines.slice(0, 2).some((line) => cells(line).some((cell) => kImageFile.test(cell)));
 }
