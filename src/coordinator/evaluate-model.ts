@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { DatasetError } from '../shared/errors.js';
+import { pixelDivisor } from '../shared/images.js';
 import type { LabelledImages } from '../shared/images.js';
 import { evaluationReport } from './metrics.js';
 import type { EvaluationReport } from './metrics.js';
@@ -22,7 +23,7 @@ export async function useFastestLocalBackend(): Promise<string> {
   return 'cpu';
 }
 
-/** Accuracy and loss of a loaded model on labelled images (pixels scaled by 1/255). */
+/** Accuracy and loss of a loaded model on labelled images (8-bit pixels scaled by 1/255). */
 export function evaluateLoadedModel(
   model: LoadedModel,
   images: LabelledImages,
@@ -48,11 +49,13 @@ export function evaluateLoadedModel(
   const inputSize = images.height * images.width * images.channels;
   const predictions = new Int32Array(images.count);
   const chunk = 1024;
+  const divisor = pixelDivisor(images.pixels);
   let lossSum = 0;
   for (let first = 0; first < images.count; first += chunk) {
     const count = Math.min(chunk, images.count - first);
     const inputs = new Float32Array(count * inputSize);
-    for (let i = 0; i < inputs.length; i++) inputs[i] = images.pixels[first * inputSize + i] / 255;
+    for (let i = 0; i < inputs.length; i++)
+      inputs[i] = images.pixels[first * inputSize + i] / divisor;
     const labels = images.labels.subarray(first, first + count);
     const [predicted, losses] = tf.tidy(() => {
       const batch = tf.tensor4d(inputs, [count, images.height, images.width, images.channels]);

@@ -1,8 +1,10 @@
-// Turns labelled 8-bit images into the normalized shared sample sets workers
-// read: inputs scaled from 0..255 to 0..1 and labels one-hot encoded, each
-// written once into SharedArrayBuffer memory that all workers view in place.
+// Turns labelled images into the normalized shared sample sets workers read:
+// 8-bit inputs scaled from 0..255 to 0..1 (float inputs taken as they are)
+// and labels one-hot encoded, each written once into SharedArrayBuffer memory
+// that all workers view in place.
 
 import { DatasetError } from '../shared/errors.js';
+import { pixelDivisor } from '../shared/images.js';
 import type { LabelledImages } from '../shared/images.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { randomStream, kStreamValidationSplit, shuffleInPlace } from './random.js';
@@ -32,7 +34,7 @@ export function toSharedSamples(images: LabelledImages, indices?: Int32Array): S
   const targets = new SharedArrayBuffer(count * classes * Float32Array.BYTES_PER_ELEMENT);
   const inputView = new Float32Array(inputs);
   const targetView = new Float32Array(targets);
-  const scale = 1 / 255;
+  const scale = 1 / pixelDivisor(images.pixels);
 
   for (let row = 0; row < count; row++) {
     const sample = indices ? indices[row] : row;

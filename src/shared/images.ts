@@ -44,3 +44,8 @@ export function imageShapeOfSize(size: number): [number, number, number] {
   }
   return [1, size, 1];
 }
+
+/** What `pixels` are divided by to reach 0..1: 255 for 8-bit pixels, 1 for floats (already there). */
+export function pixelDivisor(pixels: LabelledImages['pixels']): number {
+  return pixels instanceof Float32Array ? 1 : 255;
+}
