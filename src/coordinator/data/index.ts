@@ -4,6 +4,7 @@ import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { defaultCacheDir } from './common.js';
 import { readCsvImages } from './csv.js';
+import { loadIdxDataset, rejectLabelFiles } from './idx-dataset.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
@@ -18,11 +19,14 @@ export type { ImageSize, ReadOptions } from './read-options.js';
 export interface LoadOptions extends ReadOptions {
   /**
    * `'fashion-mnist'`, `'mnist'`, a folder with one subfolder of JPEG/PNG images
-   * per class, or a `.csv` file of one image per row (a label column and one
-   * column per pixel; see csv.ts).
+   * per class, a `.csv` file of one image per row (a label column and one
+   * column per pixel; see csv.ts), or an IDX images file (see idx-dataset.ts).
    */
   dataset: string;
-  /** A folder of class subfolders, or a `.csv` file, used as the test set. Default: none. */
+  /**
+   * A folder of class subfolders, a `.csv` file or an IDX images file, of the
+   * dataset's kind, used as the test set. Default: none.
+   */
   test?: string;
   /**
    * A folder searched first for named datasets, holding their files directly or
@@ -50,9 +54,10 @@ export interface LoadOptions extends ReadOptions {
 }
 
 /**
- * Loads a named dataset (with its own test set) or a folder of class
- * subfolders (with the `test` folder as test set, when given). Pixels are raw
- * 8-bit values; failures a user can fix throw DatasetError or OptionError.
+ * Loads a named dataset (with its own test set), or a folder, CSV file or IDX
+ * images file (with `test` as test set, when given). Pixels are raw 8-bit
+ * values, or floats already scaled (IDX files of other numbers); failures a
+ * user can fix throw DatasetError or OptionError.
  */
 export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> {
   const { dataset, test, onProgress } = options;
@@ -73,10 +78,13 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
           `test set; expected a test folder only with a folder dataset, so drop it`,
       );
     }
+    rejectLabelFiles(dataset, options);
     const download = options.download ?? true;
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
   const kind = await sourceKind(dataset, '--dataset');
+  if (kind === 'idx') return loadIdxDataset(dataset, test, options);
+  rejectLabelFiles(dataset, options);
   if (kind === 'csv') return loadCsvDataset(dataset, test);
   return loadFolderDataset(dataset, test, { cacheDir, onProgress });
 }
