@@ -4,6 +4,7 @@ import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { defaultCacheDir } from './common.js';
 import { readCsvImages } from './csv.js';
+import type { CsvReadOptions } from './csv.js';
 import { loadIdxDataset, rejectLabelFiles } from './idx-dataset.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
@@ -85,7 +86,7 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
   const kind = await sourceKind(dataset, '--dataset');
   if (kind === 'idx') return loadIdxDataset(dataset, test, options);
   rejectLabelFiles(dataset, options);
-  if (kind === 'csv') return loadCsvDataset(dataset, test);
+  if (kind === 'csv') return loadCsvDataset(dataset, test, options);
   return loadFolderDataset(dataset, test, { cacheDir, onProgress });
 }
 
@@ -94,7 +95,11 @@ function isCsvPath(path: string): boolean {
 }
 
 /** A CSV training set, and a CSV test set when given; both share the larger set of classes. */
-async function loadCsvDataset(dataset: string, test: string | undefined): Promise<DatasetSplits> {
+async function loadCsvDataset(
+  dataset: string,
+  test: string | undefined,
+  options: CsvReadOptions,
+): Promise<DatasetSplits> {
   if (test !== undefined && !isCsvPath(test)) {
     throw new OptionError(
       'test',
@@ -103,8 +108,8 @@ async function loadCsvDataset(dataset: string, test: string | undefined): Promis
     );
   }
   const [train, testImages] = await Promise.all([
-    readCsvImages(dataset),
-    test === undefined ? undefined : readCsvImages(test),
+    readCsvImages(dataset, options),
+    test === undefined ? undefined : readCsvImages(test, options),
   ]);
   if (!testImages) return { train };
   const size = (images: LabelledImages) => images.height * images.width * images.channels;
