@@ -130,6 +130,17 @@ test('a missing labels file lists the names tried and suggests --labels', async 
   );
 });
 
+test('an images file of no images is an error', async (t) => {
+  const { images } = await goodPair(t);
+  await writeIdxFile(images, 'uint8', [0, 28, 28], []);
+
+  await rejectsNaming(
+    { dataset: images },
+    images,
+    /declares 0x28x28 values, so it holds no pixels/,
+  );
+});
+
 test('an images file whose name names no labels file says so', async (t) => {
   const folder = await temporaryFolder(t);
   const images = join(folder, 'pixels');
@@ -153,7 +164,12 @@ test('a test set found without labels suggests --test-labels', async (t) => {
 test('a rank-1 images file is an error that says it looks like labels', async (t) => {
   const { labels } = await goodPair(t);
 
-  await rejectsNaming({ dataset: labels, labels }, labels, /has 1 dimension \(4 values\)/);
+  // before any labels file is looked for, which this name would not find
+  await rejectsNaming(
+    { dataset: labels },
+    labels,
+    /has 1 dimension \(4 values\), the layout of a labels file/,
+  );
 });
 
 test('a test set of another image shape names both shapes', async (t) => {

@@ -222,3 +222,26 @@ test('a 64-bit float too large for 32 bits is named like an infinity', async (t)
 
   assert.match(error.message, /has 1e\+300, too large for a 32-bit float, at byte offset 24/);
 });
+
+test("a test file of another integer type is scaled by the training file's range", async (t) => {
+  const folder = await temporaryFolder(t);
+  const images = join(folder, 'train-images-idx3-ubyte');
+  const testImages = join(folder, 't10k-images-idx3-ubyte');
+  await writeIdxFile(images, 'int16', [2, 1, 2], [-100, 155, 0, 50]);
+  await writeIdxFile(join(folder, 'train-labels-idx1-ubyte'), 'uint8', [2], [0, 1]);
+  await writeIdxFile(testImages, 'uint8', [1, 1, 2], [0, 255]);
+  await writeIdxFile(join(folder, 't10k-labels-idx1-ubyte'), 'uint8', [1], [1]);
+  const events: LoadProgress[] = [];
+
+  const splits = await loadDataset({
+    dataset: images,
+    test: testImages,
+    onProgress: (event) => events.push(event),
+  });
+
+  // the training range is -100..155, a span of 255: a value v becomes (v + 100) / 255
+  const expected = [100, 355].map((value) => Math.fround(value / 255));
+  assert.deepEqual(Array.from(splits.test!.pixels), expected);
+  assert.ok(splits.test!.pixels instanceof Float32Array);
+  assert.match(noticesOf(events)[1], /scaled by the training images' range, -100 to 155$/);
+});

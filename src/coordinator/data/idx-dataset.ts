@@ -108,14 +108,33 @@ export function idxImageShape(dimensions: number[], path: string): [number, numb
 
 interface IdxPair {
   images: IdxArray;
+  shape: [number, number, number];
   labels: Int32Array;
 }
 
-/** An images file and its labels file, checked to hold one label per image. */
-async function readPair(imagesPath: string, labelsPath: string | undefined, flag: string) {
+/**
+ * An images file and its labels file, checked to hold one label per image.
+ * The images come first, so a labels file passed as the images is named as
+ * one before any labels file is looked for.
+ */
+async function readPair(
+  imagesPath: string,
+  labelsPath: string | undefined,
+  flag: string,
+): Promise<IdxPair> {
+  const images = await readIdxArray(imagesPath);
+  const shape = idxImageShape(images.dimensions, imagesPath);
+  const [count] = images.dimensions;
+  if (count === 0 || shape[0] * shape[1] * shape[2] === 0) {
+    throw new DatasetError(
+      imagesPath,
+      `${imagesPath} declares ${images.dimensions.join('x')} values, so it holds no pixels; ` +
+        `expected at least one image of at least one value`,
+    );
+  }
+
   const labelsFile = labelsPath ?? findLabelsFile(imagesPath, flag);
-  const [images, labels] = await Promise.all([readIdxArray(imagesPath), readLabels(labelsFile)]);
-  const count = images.dimensions[0];
+  const labels = await readLabels(labelsFile);
   if (labels.length !== count) {
     throw new DatasetError(
       labelsFile,
@@ -123,7 +142,7 @@ async function readPair(imagesPath: string, labelsPath: string | undefined, flag
         `expected one label per image: pass the labels file of these images with ${flag}`,
     );
   }
-  return { images, labels } satisfies IdxPair;
+  return { images, shape, labels };
 }
 
 function toSet(
@@ -133,16 +152,9 @@ function toSet(
   role: 'training' | 'test',
   notice: (message: string) => void,
 ): Omit<LabelledImages, 'classNames'> {
-  const [count] = pair.images.dimensions;
-  const [height, width, channels] = idxImageShape(pair.images.dimensions, path);
-  if (count === 0 || height * width * channels === 0) {
-    throw new DatasetError(
-      path,
-      `${path} declares ${pair.images.dimensions.join('x')} values, so it holds no pixels; ` +
-        `expected at least one image of at least one value`,
-    );
-  }
+  const [height, width, channels] = pair.shape;
   const pixels = toPixels(pair.images, path, scale, role, notice);
+  const count = pair.images.dimensions[0];
   return { pixels, labels: pair.labels, count, height, width, channels, source: path };
 }
 

@@ -19,6 +19,7 @@ export type PixelScale =
 /** The scale of a training images file, from its element type and its values. */
 export function pixelScaleOf(images: IdxArray): PixelScale {
   if (!images.integer) return { kind: 'given' };
+  if (images.values instanceof Uint8Array) return { kind: 'bytes' };
   const { minimum, maximum } = extent(images);
   if (minimum >= 0 && maximum <= 255) return { kind: 'bytes' };
   return { kind: 'range', minimum, maximum };
@@ -47,6 +48,8 @@ export function toPixels(
   }
   if (scale.kind === 'given') return finitePixels(images, path);
 
+  // unsigned bytes on an 8-bit scale are already pixels, in a buffer of their own
+  if (scale.kind === 'bytes' && images.values instanceof Uint8Array) return images.values;
   const { minimum, maximum } = extent(images);
   if (scale.kind === 'bytes') {
     if (minimum >= 0 && maximum <= 255) return Uint8Array.from(images.values);
