@@ -1,18 +1,22 @@
 // Reads images stored one per CSV row, as tutorials and competitions ship
-// MNIST-like data: a label column and one column per pixel. The label is the
-// column named `label` (any case) when there is a header row, else the first
-// column; a header is a first row with any cell that is not a number. Rows may
-// end in LF or CRLF, with or without a final newline; the parsing is
-// csv-parse's, the checks of every cell are syncgrad's.
+// MNIST-like data: a label column and one column per pixel, named any way.
+// The label is the column `--label-column` names, else the column named
+// `label` (any case) when there is a header row, else the first column; a
+// header is a first row with any cell that is not a number. Rows may end in LF
+// or CRLF, with or without a final newline, and a UTF-8 byte order mark is
+// dropped; the parsing is csv-parse's, the checks of every cell are syncgrad's.
 
 import { createReadStream } from 'node:fs';
 
 import { parse } from 'csv-parse';
 
-import { DatasetError } from '../../shared/errors.js';
+import { DatasetError, OptionError, SyncgradError } from '../../shared/errors.js';
 import { imageShapeOfSize } from '../../shared/images.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { describe } from './common.js';
+import type { ReadOptions } from './read-options.js';
+
+export type CsvReadOptions = Pick<ReadOptions, 'labelColumn'>;
 
 /** A row as csv-parse gives it with `info`: the cells and the line it ended on. */
 interface CsvRecord {
@@ -23,8 +27,18 @@ interface CsvRecord {
 /** The largest label a CSV may use: the classes are 0 to the largest label found. */
 const kMostClasses = 1000;
 
-export async function readCsvImages(path: string): Promise<LabelledImages> {
-  const rows = parse({ skipEmptyLines: true, trim: true, relaxColumnCount: true, info: true });
+/** Reads a CSV file of images; `options.labelColumn` picks the label column (see `labelColumnOf`). */
+export async function readCsvImages(
+  path: string,
+  options: CsvReadOptions = {},
+): Promise<LabelledImages> {
+  const rows = parse({
+    bom: true,
+    skipEmptyLines: true,
+    trim: true,
+    relaxColumnCount: true,
+    info: true,
+  });
   const source = createReadStream(path);
   source.on('error', (error) => rows.destroy(error));
   source.pipe(rows);
@@ -45,12 +59,10 @@ export async function readCsvImages(path: string): Promise<LabelledImages> {
         if (columns < 2) {
           throw rowError(path, line, `has ${columns} column; expected a label and pixel columns`);
         }
-        if (record.some((cell) => cell === '' || !Number.isFinite(Number(cell)))) {
-          header = record;
-          const named = record.findIndex((cell) => cell.toLowerCase() === 'label');
-          labelColumn = named >= 0 ? named : 0;
-          continue;
-        }
+        const isHeader = record.some((cell) => cell === '' || !Number.isFinite(Number(cell)));
+        if (isHeader) header = record;
+        labelColumn = labelColumnOf(path, options.labelColumn, header, columns);
+        if (isHeader) continue;
       }
       if (record.length !== columns) {
         throw rowError(
@@ -97,7 +109,7 @@ export async function readCsvImages(path: string): Promise<LabelledImages> {
       count++;
     }
   } catch (error) {
-    if (error instanceof DatasetError) throw error;
+    if (error instanceof SyncgradError) throw error;
     throw new DatasetError(path, `cannot read the CSV file ${path}: ${describe(error)}`);
   } finally {
     source.destroy();
@@ -124,6 +136,47 @@ export async function readCsvImages(path: string): Promise<LabelledImages> {
     classNames: Array.from({ length: classCount }, (_, index) => String(index)),
     source: path,
   };
+}
+
+/**
+ * The label column: the header name `chosen` (exact, then in any case) or the
+ * zero-based column number `chosen`; without `chosen`, the header's `label`
+ * column (any case), else the first.
+ */
+function labelColumnOf(
+  path: string,
+  chosen: string | undefined,
+  header: string[] | undefined,
+  columns: number,
+): number {
+  if (chosen === undefined) {
+    const named = header?.findIndex((cell) => cell.toLowerCase() === 'label') ?? -1;
+    return named >= 0 ? named : 0;
+  }
+  const wanted = chosen.trim();
+  if (header) {
+    const exact = header.indexOf(wanted);
+    if (exact >= 0) return exact;
+    const folded = header.findIndex((cell) => cell.toLowerCase() === wanted.toLowerCase());
+    if (folded >= 0) return folded;
+  }
+  if (/^\d+$/.test(wanted) && Number(wanted) < columns) return Number(wanted);
+  const choices = header
+    ? `a name from its header (${listColumns(header)}) or a column number from 0 to ` +
+      `${columns - 1}`
+    : `a column number from 0 to ${columns - 1}, since it has no header row to name columns`;
+  throw new OptionError(
+    'label-column',
+    `--label-column ${chosen} is not a column of ${path}, which has ${columns} columns; ` +
+      `expected ${choices}`,
+  );
+}
+
+/** The header's names, quoted; past the first dozen, a count of the rest. */
+function listColumns(header: string[]): string {
+  const shown = header.slice(0, 12).map((cell) => `'${cell}'`);
+  const rest = header.length - shown.length;
+  return rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
 }
 
 function rowError(path: string, line: number, problem: string): DatasetError {

@@ -5,6 +5,8 @@ import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { isCifarName, loadCifar10, loadCifarPath } from './cifar10.js';
 import { defaultCacheDir } from './common.js';
 import { readCsvImages } from './csv.js';
+import type { CsvReadOptions } from './csv.js';
+import { loadIdxDataset, rejectLabelFiles } from './idx-dataset.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
@@ -21,12 +23,14 @@ export interface LoadOptions extends ReadOptions {
    * `'fashion-mnist'`, `'mnist'`, `'cifar10'`; a folder with one subfolder of
    * PNG, JPEG, GIF or BMP images per class; a manifest `.csv` of image paths
    * and labels (see manifest.ts); a `.csv` file of one image per row (a label
-   * column and one column per pixel; see csv.ts); or the CIFAR-10 binary
-   * batches as a folder or as the official `.tar.gz` archive.
+   * column and one column per pixel; see csv.ts); an IDX images file (see
+   * idx-dataset.ts); or the CIFAR-10 binary batches as a folder or as the
+   * official `.tar.gz` archive.
    */
   dataset: string;
   /**
-   * A folder of class subfolders, a manifest or a pixel `.csv` file, of the
+   * A folder of class subfolders, a manifest, a pixel `.csv` file or an IDX
+   * images file, of the
    * dataset's kind, used as the test set. Default: none.
    */
   test?: string;
@@ -56,9 +60,10 @@ export interface LoadOptions extends ReadOptions {
 }
 
 /**
- * Loads a named dataset (with its own test set) or a folder of class
- * subfolders (with the `test` folder as test set, when given). Pixels are raw
- * 8-bit values; failures a user can fix throw DatasetError or OptionError.
+ * Loads a named dataset (with its own test set), or a folder, CSV file or IDX
+ * images file (with `test` as test set, when given). Pixels are raw 8-bit
+ * values, or floats already scaled (IDX files of other numbers); failures a
+ * user can fix throw DatasetError or OptionError.
  */
 export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> {
   const { dataset, test, onProgress } = options;
@@ -74,12 +79,15 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
 
   if (isDatasetName(dataset) || isCifarName(dataset)) {
     refuseTestSet(dataset, test);
+    rejectLabelFiles(dataset, options);
     const download = options.download ?? true;
     if (isCifarName(dataset)) return loadCifar10({ ...options, cacheDir, download });
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
   const kind = await sourceKind(dataset, '--dataset');
-  if (kind === 'csv') return loadCsvDataset(dataset, test);
+  if (kind === 'idx') return loadIdxDataset(dataset, test, options);
+  rejectLabelFiles(dataset, options);
+  if (kind === 'csv') return loadCsvDataset(dataset, test, options);
   if (kind === 'cifar-binary') {
     refuseTestSet(dataset, test);
     return loadCifarPath(dataset, { cacheDir, onProgress });
@@ -104,7 +112,11 @@ function isCsvPath(path: string): boolean {
 }
 
 /** A CSV training set, and a CSV test set when given; both share the larger set of classes. */
-async function loadCsvDataset(dataset: string, test: string | undefined): Promise<DatasetSplits> {
+async function loadCsvDataset(
+  dataset: string,
+  test: string | undefined,
+  options: CsvReadOptions,
+): Promise<DatasetSplits> {
   if (test !== undefined && !isCsvPath(test)) {
     throw new OptionError(
       'test',
@@ -113,8 +125,8 @@ async function loadCsvDataset(dataset: string, test: string | undefined): Promis
     );
   }
   const [train, testImages] = await Promise.all([
-    readCsvImages(dataset),
-    test === undefined ? undefined : readCsvImages(test),
+    readCsvImages(dataset, options),
+    test === undefined ? undefined : readCsvImages(test, options),
   ]);
   if (!testImages) return { train };
   const size = (images: LabelledImages) => images.height * images.width * images.channels;
