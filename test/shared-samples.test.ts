@@ -6,6 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { loadDataset } from '../src/coordinator/data/index.js';
 import { subset, toSharedSamples } from '../src/coordinator/samples.js';
 import { train } from '../src/coordinator/trainer.js';
 import type { LabelledImages } from '../src/shared/images.js';
@@ -15,6 +19,8 @@ import { loadBackend } from '../src/worker/backend.js';
 import type { GradientEngine, ShardRows } from '../src/worker/engine.js';
 import { OnnxEngine } from '../src/worker/onnx-engine.js';
 import { TfjsEngine } from '../src/worker/tfjs-engine.js';
+import { temporaryFolder, writeClassFolders } from './data-fixtures.js';
+import { writeIdxFile } from './helpers/idx-files.js';
 import { noise, randomParameters, syntheticImages } from './helpers/synthetic.js';
 
 test('8-bit pixels are shared as they are, and a split indexes into the same memory', () => {
@@ -40,6 +46,37 @@ test('float pixels are shared as floats, unscaled', () => {
 
   assert.equal(stored.pixelType, 'float32');
   assert.deepEqual(new Float32Array(stored.pixels), images.pixels);
+});
+
+test('the loaders read 8-bit pixels into shared memory, which training then uses in place', async (t) => {
+  const root = await temporaryFolder(t);
+  const cacheDir = join(root, 'cache');
+  await writeClassFolders(join(root, 'photos'), { cats: 3, dogs: 2 });
+  const idxImages = join(root, 'train-images-idx3-ubyte');
+  await writeIdxFile(
+    idxImages,
+    'uint8',
+    [4, 2, 2],
+    Array.from({ length: 16 }, (_, i) => i),
+  );
+  await writeIdxFile(join(root, 'train-labels-idx1-ubyte'), 'uint8', [4], [0, 1, 0, 1]);
+  await writeFile(join(root, 'rows.csv'), '0,1,2\n1,3,4\n');
+
+  // decoded, then from the decoded cache, then IDX and CSV
+  const loaded = [];
+  for (const dataset of [
+    join(root, 'photos'),
+    join(root, 'photos'),
+    idxImages,
+    join(root, 'rows.csv'),
+  ]) {
+    loaded.push((await loadDataset({ dataset, cacheDir })).train);
+  }
+
+  for (const images of loaded) {
+    assert.ok(images.pixels.buffer instanceof SharedArrayBuffer, images.source);
+    assert.equal(toSharedSamples(images).pixels, images.pixels.buffer, images.source);
+  }
 });
 
 const kShape: ModelShape = { inputSize: 30, hiddenSizes: [7, 5], outputSize: 3 };

@@ -64,3 +64,10 @@ export function imageShapeOfSize(size: number): [number, number, number] {
 export function sharedPixels(length: number): Uint8Array {
   return new Uint8Array(new SharedArrayBuffer(length));
 }
+
+/** `values` copied into `sharedPixels` memory of their length. */
+export function sharedCopy(values: Uint8Array): Uint8Array {
+  const pixels = sharedPixels(values.length);
+  pixels.set(values);
+  return pixels;
+}

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 
 import { DatasetError, OptionError, SyncgradError } from '../../shared/errors.js';
-import { imageShapeOfSize } from '../../shared/images.js';
+import { imageShapeOfSize, sharedCopy } from '../../shared/images.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { describe } from './common.js';
 import type { ReadOptions } from './read-options.js';
@@ -127,7 +127,7 @@ export async function readCsvImages(
     labels.subarray(0, count).reduce((most, label) => Math.max(most, label), 0) + 1;
   const [height, width, channels] = imageShapeOfSize(size);
   return {
-    pixels: pixels.slice(0, count * size),
+    pixels: sharedCopy(pixels.subarray(0, count * size)),
     labels: labels.slice(0, count),
     count,
     height,

@@ -6,6 +6,7 @@
 // scale, so both sets meet the model on one scale.
 import { DatasetError } from '../../shared/errors.js';
 import type { IdxArray } from './idx.js';
+import { sharedPixels } from '../../shared/images.js';
 
 /** How an images file's values map to pixels; the training file's decides for both sets. */
 export type PixelScale =
@@ -52,7 +53,11 @@ export function toPixels(
   if (scale.kind === 'bytes' && images.values instanceof Uint8Array) return images.values;
   const { minimum, maximum } = extent(images);
   if (scale.kind === 'bytes') {
-    if (minimum >= 0 && maximum <= 255) return Uint8Array.from(images.values);
+    if (minimum >= 0 && maximum <= 255) {
+      const pixels = sharedPixels(images.values.length);
+      pixels.set(images.values);
+      return pixels;
+    }
     // a test set past the training set's 0..255 keeps the 1/255 scale, as floats
     notice(
       `${path} holds ${images.typeName} from ${minimum} to ${maximum}, past the training ` +

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { DatasetError } from '../../shared/errors.js';
 import { describe } from './common.js';
+import { sharedPixels } from '../../shared/images.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -201,7 +202,8 @@ function parseIdx(bytes: Uint8Array, path: string, hint: string): Omit<IdxArray,
   // values, big-endian in the file, into an array of the machine's order
   let values: IdxValues;
   if (bytes[2] === kUnsignedByte) {
-    values = new Uint8Array(bytes.subarray(headerLength));
+    values = sharedPixels(valueCount);
+    values.set(bytes.subarray(headerLength, headerLength + valueCount));
   } else {
     values = type.create(valueCount);
     for (let index = 0; index < valueCount; index++) {

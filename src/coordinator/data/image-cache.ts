@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ensureDirectory, errorCode } from './common.js';
+import { sharedPixels } from '../../shared/images.js';
 
 /*
  * Layout, all integers unsigned 32-bit little-endian:
@@ -84,7 +85,7 @@ export async function readImageCache(
     // the rest, straight into the arrays handed out, hashed on the way
     const metadata = Buffer.alloc(metadataBytes);
     const labels = new Int32Array(count);
-    const pixels = new Uint8Array(pixelBytes);
+    const pixels = sharedPixels(pixelBytes);
     const labelBytes = new Uint8Array(labels.buffer);
     let position = kFixedHeaderBytes;
     const hash = createHash('sha256');

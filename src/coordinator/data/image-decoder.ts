@@ -13,6 +13,7 @@ import { DatasetError } from '../../shared/errors.js';
 import type { DecodeTask, DecodedChunk } from '../../worker/decode-worker.js';
 import type { LoadProgress } from './progress.js';
 import type { ImageSize } from './read-options.js';
+import { sharedPixels } from '../../shared/images.js';
 
 /**
  * Files per task. Large enough that a task's round trip is noise next to its
@@ -195,7 +196,7 @@ class Assembly {
       if (width === 0) continue; // a failed file
       if (this.rgb === undefined) {
         [this.width, this.height] = [width, height];
-        this.rgb = new Uint8Array(this.files.length * width * height * 3);
+        this.rgb = sharedPixels(this.files.length * width * height * 3);
       }
       this.sizes[first + image] = `${width}x${height}`;
       this.allGray &&= chunk.gray[image] === 1;
@@ -219,7 +220,7 @@ class Assembly {
     let rgb = this.rgb ?? new Uint8Array(0);
     if (kept.length < this.files.length) {
       const bytes = width * height * 3;
-      const packed = new Uint8Array(kept.length * bytes);
+      const packed = sharedPixels(kept.length * bytes);
       kept.forEach((index, place) =>
         packed.set(rgb.subarray(index * bytes, (index + 1) * bytes), place * bytes),
       );
@@ -228,7 +229,7 @@ class Assembly {
     if (channels === 3) return { kept, shapes, width, height, channels, pixels: rgb, bad };
 
     // one gray channel: R of every pixel when all are gray, else the luma
-    const pixels = new Uint8Array(rgb.length / 3);
+    const pixels = sharedPixels(rgb.length / 3);
     if (this.allGray) {
       for (let index = 0; index < pixels.length; index++) pixels[index] = rgb[3 * index];
     } else {
