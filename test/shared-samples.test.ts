@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { loadDataset } from '../src/coordinator/data/index.js';
+import { saveModel } from '../src/coordinator/model-io.js';
 import { subset, toSharedSamples } from '../src/coordinator/samples.js';
 import { train } from '../src/coordinator/trainer.js';
 import type { LabelledImages } from '../src/shared/images.js';
@@ -147,8 +148,27 @@ for (const { name, create } of kEngines) {
     assert.equal(eightBit.paramsDigest, floats.paramsDigest);
     assert.equal(eightBit.test!.loss, floats.test!.loss);
     assert.equal(mixed.test!.loss, eightBit.test!.loss);
+    assert.equal(eightBit.model.pixelType, 'uint8');
+    assert.equal(floats.model.pixelType, 'float32');
   });
 }
+
+test('a saved model says how its input pixels are scaled', async (t) => {
+  const folder = await temporaryFolder(t);
+  const images = syntheticImages(40, 2, 7, 4, 4);
+  const settings = { workers: 1, epochs: 1, batchSize: 8, hiddenSizes: [4] };
+
+  const scales = [];
+  for (const dataset of [images, floatImages(images)]) {
+    const summary = await train({ ...settings, dataset });
+    const directory = join(folder, summary.model.pixelType);
+    await saveModel(summary.model, directory);
+    const saved = JSON.parse(await readFile(join(directory, 'model.json'), 'utf8'));
+    scales.push(saved.userDefinedMetadata.inputScale);
+  }
+
+  assert.deepEqual(scales, ['1/255', '1']);
+});
 
 function floatImages(images: LabelledImages): LabelledImages {
   return { ...images, pixels: Float32Array.from(images.pixels, (value) => value / 255) };

@@ -20,7 +20,7 @@ const kClassesFile = 'classes.json';
  * The Keras-style Sequential model syncgrad trains: Flatten, ReLU Dense layers
  * and a softmax Dense layer. Inputs are images scaled to 0..1.
  */
-export function buildLayersModel(model: TrainedModel): tf.Sequential {
+export function buildLayersModel(model: Omit<TrainedModel, 'pixelType'>): tf.Sequential {
   const layers = tf.sequential({ name: 'syncgrad_mlp' });
   layers.add(tf.layers.flatten({ inputShape: model.inputShape, name: 'flatten' }));
   model.shape.hiddenSizes.forEach((units, index) => {
@@ -82,7 +82,11 @@ export async function saveModel(
     generatedBy: artifacts.generatedBy,
     convertedBy: null,
     weightsManifest: [{ paths: [`./${kWeightsFile}`], weights: artifacts.weightSpecs }],
-    userDefinedMetadata: { classNames: model.classNames, inputScale: '1/255' },
+    userDefinedMetadata: {
+      classNames: model.classNames,
+      // what the model expects its input pixels multiplied by
+      inputScale: model.pixelType === 'uint8' ? '1/255' : '1',
+    },
   };
   const weightData = artifacts.weightData as ArrayBuffer;
   const files: [string, string | Uint8Array][] = [

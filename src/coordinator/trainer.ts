@@ -17,7 +17,7 @@ import {
 } from '../shared/layout.js';
 import { parameterLayout } from '../shared/layout.js';
 import type { ModelShape } from '../shared/layout.js';
-import type { EngineName, SessionMemory } from '../shared/messages.js';
+import type { EngineName, PixelType, SessionMemory } from '../shared/messages.js';
 import { optimizerConfig } from '../shared/optimizers.js';
 import type { OptimizerConfig } from '../shared/optimizers.js';
 import { evaluationReport, parametersDigest } from './metrics.js';
@@ -40,6 +40,11 @@ export interface TrainedModel {
   inputShape: [number, number, number];
   classNames: string[];
   parameters: Float32Array;
+  /**
+   * How the training images were held: 'uint8' pixels, which the model saw
+   * divided by 255, or 'float32' pixels, which it saw as they were.
+   */
+  pixelType: PixelType;
 }
 
 export interface TrainingSummary {
@@ -173,6 +178,7 @@ async function runEpochs(
         inputShape: [data.images.height, data.images.width, data.images.channels],
         classNames: [...data.images.classNames],
         parameters: parameters.slice(),
+        pixelType: data.train.pixelType,
       },
       history,
       test:
