@@ -27,7 +27,7 @@ import {
   temporaryFolder,
   withoutDataDirVariable,
 } from './data-fixtures.js';
-import { lastJsonLine, runCli } from './helpers/cli.js';
+import { lastJsonLine, runCli, shortTrainArgs } from './helpers/cli.js';
 
 function assertSplits(splits: DatasetSplits) {
   const { train, test } = splits;
@@ -225,21 +225,7 @@ test('the CLI trains one epoch on a CIFAR-10 folder and reports it as JSON', asy
   await writeCifarFolder(folder);
   const cacheDir = await temporaryFolder(t);
 
-  const run = await runCli(
-    [
-      'train',
-      '--dataset',
-      folder,
-      '--epochs',
-      '1',
-      '--workers',
-      '2',
-      '--batch-size',
-      '8',
-      '--json',
-    ],
-    { SYNCGRAD_CACHE_DIR: cacheDir },
-  );
+  const run = await runCli(shortTrainArgs(folder), { SYNCGRAD_CACHE_DIR: cacheDir });
 
   assert.equal(run.status, 0, run.stderr);
   const report = lastJsonLine(run.stdout);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { labelsFileCandidates } from '../src/coordinator/data/idx-dataset.js';
 import { loadDataset } from '../src/coordinator/data/index.js';
 import { temporaryFolder } from './data-fixtures.js';
-import { hasStackTrace, lastJsonLine, runCli } from './helpers/cli.js';
+import { hasStackTrace, lastJsonLine, runCli, shortTrainArgs } from './helpers/cli.js';
 import { writeIdxFile } from './helpers/idx-files.js';
 
 /** `count` 2x3 images of unsigned bytes, image `i` filled with `i`, so each is recognizable. */
@@ -93,22 +93,7 @@ test('the CLI trains on IDX pairs found by name, 37 training and 11 test images'
   await writeIdxFile(testImages, 'uint8', [11, 2, 3], imageValues(11));
   await writeIdxFile(join(folder, 't10k-labels-idx1-ubyte'), 'uint8', [11], cycle(11, 2));
 
-  const run = await runCli([
-    'train',
-    '--dataset',
-    images,
-    '--test',
-    testImages,
-    '--epochs',
-    '1',
-    '--workers',
-    '2',
-    '--batch-size',
-    '8',
-    '--hidden',
-    '8',
-    '--json',
-  ]);
+  const run = await runCli(shortTrainArgs(images, '--test', testImages, '--hidden', '8'));
 
   assert.equal(run.status, 0, run.stderr);
   const report = lastJsonLine(run.stdout);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { loadDataset } from '../src/coordinator/data/index.js';
 import type { LoadProgress } from '../src/coordinator/data/index.js';
 import { datasetErrorOf, noticesOf, temporaryFolder } from './data-fixtures.js';
-import { lastJsonLine, runCli } from './helpers/cli.js';
+import { lastJsonLine, runCli, shortTrainArgs } from './helpers/cli.js';
 import { writeIdxFile } from './helpers/idx-files.js';
 import type { IdxTypeName } from './helpers/idx-files.js';
 
@@ -156,22 +156,7 @@ for (const [index, type] of kCases.entries()) {
       const folder = await temporaryFolder(t);
       const { images, testImages } = await writeDataset(folder, type, dimensions, gzip);
 
-      const run = await runCli([
-        'train',
-        '--dataset',
-        images,
-        '--test',
-        testImages,
-        '--epochs',
-        '1',
-        '--workers',
-        '2',
-        '--batch-size',
-        '8',
-        '--hidden',
-        '8',
-        '--json',
-      ]);
+      const run = await runCli(shortTrainArgs(images, '--test', testImages, '--hidden', '8'));
 
       assert.equal(run.status, 0, run.stderr);
       const report = lastJsonLine(run.stdout);

@@ -36,3 +36,13 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+[(:]\d+/m.test(text);
 }
+
+/**
+ * The arguments of a short training run of the CLI on a tiny dataset: one
+ * epoch, 2 workers, global batch 8, a JSON report; `more` flags follow.
+ */
+export function shortTrainArgs(dataset: string, ...more: string[]): string[] {
+  return ['train', '--dataset', dataset, '--epochs', '1', '--workers', '2', '--batch-size', '8']
+    .concat(more)
+    .concat('--json');
+}
