@@ -87,7 +87,7 @@ const kBadFiles: [string, string, RegExp][] = [
   [
     'label.csv',
     '0,1,2\n-1,5,6\n',
-    /line 2, column 1: expected a class number from 0 to 999, found '-1'/,
+    /line 2, column 1: expected a class number from 0 to 9999, found '-1'/,
   ],
   ['header-only.csv', 'label,a,b\n', /has no image rows after its header/],
   ['empty.csv', '', /has no image rows/],

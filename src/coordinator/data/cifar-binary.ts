@@ -2,7 +2,7 @@
 // training batches, one test batch and the class names, each record a label
 // byte and a 32x32 image stored plane by plane, turned into interleaved RGB.
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
 import { sharedPixels } from '../../shared/images.js';
@@ -93,20 +93,28 @@ async function readClassNames(path: string): Promise<string[]> {
   return names.slice(0, kClassCount);
 }
 
-/** Reads `paths` one after another into one set of interleaved images. */
+/**
+ * Reads `paths` one after another into one set of interleaved images. The
+ * sizes come first, so the pixels are allocated once and each batch is
+ * converted and dropped before the next is read: the load never holds more
+ * than one raw batch beside the result.
+ */
 async function readBatches(
   paths: string[],
   source: string,
   classNames: string[],
 ): Promise<LabelledImages> {
-  const batches: Buffer[] = [];
-  for (const path of paths) batches.push(checkBatch(path, await readBytes(path)));
-  const count = batches.reduce((sum, batch) => sum + batch.length / kRecordBytes, 0);
+  const sizes = await Promise.all(paths.map(fileSize));
+  const count = sizes.reduce((sum, size) => sum + Math.floor(size / kRecordBytes), 0);
   const pixels = sharedPixels(count * kImageBytes);
   const labels = new Int32Array(count);
 
   let image = 0;
-  for (const batch of batches) {
+  for (const path of paths) {
+    const batch = checkBatch(path, await readBytes(path));
+    if (image + batch.length / kRecordBytes > count) {
+      throw new DatasetError(path, `${path} grew while it was read; load it again`);
+    }
     for (let record = 0; record < batch.length / kRecordBytes; record++, image++) {
       const start = record * kRecordBytes;
       labels[image] = batch[start];
@@ -122,6 +130,14 @@ async function readBatches(
   }
   const shape = { height: kSide, width: kSide, channels: kChannels };
   return { pixels, labels, count, ...shape, classNames: [...classNames], source };
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    throw new DatasetError(path, `cannot read ${path} (${describe(error)}); check its permissions`);
+  }
 }
 
 /** Returns `bytes` when they are whole records with labels 0..9, else throws naming `path`. */

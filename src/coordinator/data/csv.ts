@@ -14,6 +14,7 @@ import { DatasetError, OptionError, SyncgradError } from '../../shared/errors.js
 import { imageShapeOfSize, sharedCopy } from '../../shared/images.js';
 import type { LabelledImages } from '../../shared/images.js';
 import { describe } from './common.js';
+import { kMostNumberedClasses } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
 
 export type CsvReadOptions = Pick<ReadOptions, 'labelColumn'>;
@@ -23,9 +24,6 @@ interface CsvRecord {
   record: string[];
   info: { lines: number };
 }
-
-/** The largest label a CSV may use: the classes are 0 to the largest label found. */
-const kMostClasses = 1000;
 
 /** Reads a CSV file of images; `options.labelColumn` picks the label column (see `labelColumnOf`). */
 export async function readCsvImages(
@@ -88,14 +86,19 @@ export async function readCsvImages(
         const text = record[column];
         const value = Number(text);
         if (column === labelColumn) {
-          if (text === '' || !Number.isInteger(value) || value < 0 || value >= kMostClasses) {
+          if (
+            text === '' ||
+            !Number.isInteger(value) ||
+            value < 0 ||
+            value >= kMostNumberedClasses
+          ) {
             throw cellError(
               path,
               line,
               column,
               header,
               text,
-              `a class number from 0 to ${kMostClasses - 1}`,
+              `a class number from 0 to ${kMostNumberedClasses - 1}`,
             );
           }
           labels[count] = value;

@@ -12,7 +12,7 @@ import type { Entry as FastGlobEntry } from 'fast-glob';
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import { compareCodePoints, describe } from './common.js';
 import { isDatasetName } from './named.js';
-import { kImageFile } from './source-kind.js';
+import { kDatasetKinds, kImageFile } from './source-kind.js';
 
 /** The image extensions, as messages list them. */
 const kExtensionList = '.png, .jpg, .jpeg, .gif or .bmp';
@@ -155,9 +155,8 @@ function missingFolder(root: string, role: FolderRole): Error {
   if (role.kind === 'dataset') {
     return new DatasetError(
       root,
-      `dataset folder ${root} does not exist or is not a folder; expected fashion-mnist, ` +
-        `mnist, a manifest .csv of image paths and labels, or a folder with one subfolder of ` +
-        `images (${kExtensionList}) per class`,
+      `dataset folder ${root} does not exist or is not a folder; expected ${kDatasetKinds} ` +
+        `(a folder holds one subfolder of ${kExtensionList} images per class)`,
     );
   }
   const found = isDatasetName(role.given)

@@ -12,15 +12,9 @@ import type { IdxArray } from './idx.js';
 import { pixelScaleOf, toPixels } from './idx-pixels.js';
 import type { PixelScale } from './idx-pixels.js';
 import type { LoadProgress } from './progress.js';
+import { kMostNumberedClasses } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
 import { sourceKind } from './source-kind.js';
-
-/**
- * The largest label an IDX labels file may hold: the classes are 0 to the
- * largest label, so a file of other numbers read as labels would otherwise
- * build an output layer of millions of classes.
- */
-const kMostClasses = 10_000;
 
 export interface IdxLoadOptions extends Pick<ReadOptions, 'labels' | 'testLabels'> {
   onProgress?: (event: LoadProgress) => void;
@@ -169,13 +163,13 @@ async function readLabels(path: string): Promise<Int32Array> {
     );
   }
   const bad = values.findIndex(
-    (label) => !Number.isInteger(label) || label < 0 || label >= kMostClasses,
+    (label) => !Number.isInteger(label) || label < 0 || label >= kMostNumberedClasses,
   );
   if (bad >= 0) {
     throw new DatasetError(
       path,
       `${path} has label ${values[bad]} at index ${bad} (${typeName}); expected class numbers, ` +
-        `whole numbers from 0 to ${kMostClasses - 1}: fix that label`,
+        `whole numbers from 0 to ${kMostNumberedClasses - 1}: fix that label`,
     );
   }
   return Int32Array.from(values);

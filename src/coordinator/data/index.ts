@@ -12,7 +12,7 @@ import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
 import { checkReadOptions } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
-import { sourceKind } from './source-kind.js';
+import { kDatasetKinds, sourceKind } from './source-kind.js';
 
 export { createProgressPrinter } from './progress.js';
 export type { LoadProgress, ProgressStream } from './progress.js';
@@ -70,11 +70,7 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   checkReadOptions(options);
   if (dataset === '') {
-    throw new OptionError(
-      'dataset',
-      'the dataset is empty; expected fashion-mnist, mnist, cifar10, or a folder of class ' +
-        'subfolders',
-    );
+    throw new OptionError('dataset', `the dataset is empty; expected ${kDatasetKinds}`);
   }
 
   if (isDatasetName(dataset) || isCifarName(dataset)) {

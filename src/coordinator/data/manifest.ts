@@ -13,6 +13,7 @@ import { DatasetError } from '../../shared/errors.js';
 import { compareCodePoints, describe } from './common.js';
 import type { ImageListing } from './image-loading.js';
 import { kImageFile, kManifestPathHeaders } from './source-kind.js';
+import { kMostNumberedClasses } from './read-options.js';
 
 /** A row as csv-parse gives it with `info`: the cells and the line it ended on. */
 interface ManifestRecord {
@@ -22,9 +23,6 @@ interface ManifestRecord {
 
 /** Header names of the label column (any case). */
 const kLabelHeaders = ['label', 'class'];
-
-/** The largest class number a manifest may use, as for CSV datasets: classes are 0 to it. */
-const kMostClasses = 1000;
 
 /**
  * Lists the images of the manifest at `path`, in its row order. `role` says
@@ -163,11 +161,11 @@ function classesOf(
   if (texts.every((text) => /^\d+$/.test(text))) {
     const numbers = texts.map(Number);
     const largest = numbers.reduce((most, value) => Math.max(most, value), 0);
-    if (largest >= kMostClasses) {
+    if (largest >= kMostNumberedClasses) {
       throw new DatasetError(
         manifest,
         `manifest ${manifest} uses class number ${largest}; expected class numbers from 0 to ` +
-          `${kMostClasses - 1}, or class names`,
+          `${kMostNumberedClasses - 1}, or class names`,
       );
     }
     const classNames = Array.from({ length: largest + 1 }, (_, index) => String(index));

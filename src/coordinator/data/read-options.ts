@@ -40,6 +40,13 @@ export interface ReadOptions {
   skipBad?: boolean;
 }
 
+/**
+ * The most classes a source that numbers its classes (CSV, IDX, manifests
+ * with number labels) may use: its classes run from 0 to its largest label,
+ * so one stray large label would otherwise make a huge output layer.
+ */
+export const kMostNumberedClasses = 10_000;
+
 /** The largest side `--image-size` accepts; larger images would not fit a dense input layer. */
 export const kMaxImageSide = 4096;
 

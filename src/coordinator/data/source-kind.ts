@@ -9,6 +9,12 @@ import { gunzipSync } from 'node:zlib';
 import { DatasetError } from '../../shared/errors.js';
 import { describe } from './common.js';
 
+/** Every kind of dataset `--dataset` takes, for messages that list them. */
+export const kDatasetKinds =
+  'a dataset name (fashion-mnist, mnist, cifar10), a folder of class subfolders of images, ' +
+  'a manifest .csv of image paths and labels, a .csv file of pixels, an IDX images file, or ' +
+  'the CIFAR-10 binary batches (a folder or the .tar.gz archive)';
+
 export type SourceKind = 'csv' | 'manifest' | 'idx' | 'cifar-binary' | 'folder';
 
 /** Bytes read to recognize a file: a CSV's first rows, a gzip stream's first block. */
@@ -52,11 +58,7 @@ export async function sourceKind(path: string, role: '--dataset' | '--test'): Pr
 }
 
 function missing(path: string, role: string): never {
-  throw new DatasetError(
-    path,
-    `${role} ${path} does not exist; expected a dataset name (fashion-mnist, mnist, cifar10), ` +
-      `a folder of class subfolders, a .csv file or an IDX images file`,
-  );
+  throw new DatasetError(path, `${role} ${path} does not exist; expected ${kDatasetKinds}`);
 }
 
 /** The first bytes of a file, unpacked when it is gzipped (a partial stream is fine). */
