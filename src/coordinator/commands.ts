@@ -177,8 +177,10 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
 export async function evalCommand(flags: EvalFlags): Promise<void> {
   const out = flags.json ? process.stderr : process.stdout;
   const model = await loadModel(flags.model);
+  // files scaled by a raw range are scaled by the range the model was trained with
   const splits = await loadDataset({
     ...readOptions(flags),
+    valueRange: model.valueRange,
     dataset: flags.dataset,
     dataDir: flags.dataDir,
     cacheDir: flags.cacheDir,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 import { ModelFileError } from '../shared/errors.js';
+import type { ValueRange } from '../shared/images.js';
 import { parameterLayout } from '../shared/layout.js';
 import { ensureDirectory } from './data/common.js';
 import type { TrainedModel } from './trainer.js';
@@ -84,8 +85,9 @@ export async function saveModel(
     weightsManifest: [{ paths: [`./${kWeightsFile}`], weights: artifacts.weightSpecs }],
     userDefinedMetadata: {
       classNames: model.classNames,
-      // what the model expects its input pixels multiplied by
-      inputScale: model.pixelType === 'uint8' ? '1/255' : '1',
+      // how the model expects raw input values to be scaled
+      inputScale: inputScale(model),
+      ...(model.valueRange && { inputRange: [model.valueRange.minimum, model.valueRange.maximum] }),
     },
   };
   const weightData = artifacts.weightData as ArrayBuffer;
@@ -122,6 +124,16 @@ export interface LoadedModel {
   layers: tf.LayersModel;
   classNames: string[];
   inputShape: number[];
+  /** The raw range the training images were scaled from, when they were (IDX integers). */
+  valueRange?: ValueRange;
+}
+
+function inputScale(model: Omit<TrainedModel, 'pixelType'> & Partial<TrainedModel>): string {
+  if (model.valueRange) {
+    const { minimum, maximum } = model.valueRange;
+    return `(x - ${minimum}) / ${maximum - minimum}`;
+  }
+  return model.pixelType === 'float32' ? '1' : '1/255';
 }
 
 /** Loads a folder written by `saveModel` with `tf.loadLayersModel`. */
@@ -174,11 +186,20 @@ export async function loadModel(directory: string): Promise<LoadedModel> {
         `files do not belong together or are damaged; save the model again with --out.`,
     );
   }
-  const metadata = (modelJson.userDefinedMetadata ?? {}) as { classNames?: string[] };
+  const metadata = (modelJson.userDefinedMetadata ?? {}) as {
+    classNames?: string[];
+    inputRange?: [number, number];
+  };
   const outputs = layers.outputs[0].shape[1] ?? 0;
   const classNames =
     metadata.classNames ?? Array.from({ length: outputs }, (_, index) => String(index));
-  return { layers, classNames, inputShape: layers.inputs[0].shape.slice(1) as number[] };
+  const inputShape = layers.inputs[0].shape.slice(1) as number[];
+  const range = metadata.inputRange;
+  const valueRange =
+    Array.isArray(range) && range.length === 2 && range.every(Number.isFinite)
+      ? { minimum: range[0], maximum: range[1] }
+      : undefined;
+  return { layers, classNames, inputShape, ...(valueRange && { valueRange }) };
 }
 
 async function readWeights(path: string): Promise<ArrayBuffer> {

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { TrainingAbortedError } from '../shared/errors.js';
+import type { ValueRange } from '../shared/images.js';
 import {
   kStatsAllReduceMilliseconds,
   kStatsComputeMilliseconds,
@@ -45,6 +46,8 @@ export interface TrainedModel {
    * divided by 255, or 'float32' pixels, which it saw as they were.
    */
   pixelType: PixelType;
+  /** The raw range the training source scaled to 0..1, when it scaled one (see LabelledImages). */
+  valueRange?: ValueRange;
 }
 
 export interface TrainingSummary {
@@ -179,6 +182,7 @@ async function runEpochs(
         classNames: [...data.images.classNames],
         parameters: parameters.slice(),
         pixelType: data.train.pixelType,
+        ...(data.images.valueRange && { valueRange: data.images.valueRange }),
       },
       history,
       test:

@@ -23,6 +23,18 @@ export interface LabelledImages {
   classNames: string[];
   /** Where the images came from, for log lines and error messages. */
   source: string;
+  /**
+   * The range of integer values a source scaled to 0..1 to make its float
+   * pixels (IDX files of integers outside 0..255); a saved model records it,
+   * so that evaluating on another such file scales it the same way.
+   */
+  valueRange?: ValueRange;
+}
+
+/** A range of raw values mapped linearly onto 0..1. */
+export interface ValueRange {
+  minimum: number;
+  maximum: number;
 }
 
 /** The two ways pixels are held: 8-bit values, or floats already normalized. */

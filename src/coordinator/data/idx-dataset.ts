@@ -16,7 +16,7 @@ import { kMostNumberedClasses } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
 import { sourceKind } from './source-kind.js';
 
-export interface IdxLoadOptions extends Pick<ReadOptions, 'labels' | 'testLabels'> {
+export interface IdxLoadOptions extends Pick<ReadOptions, 'labels' | 'testLabels' | 'valueRange'> {
   onProgress?: (event: LoadProgress) => void;
 }
 
@@ -57,8 +57,14 @@ export async function loadIdxDataset(
 
   // the training file decides the pixel scale, so it is read first
   const trainFiles = await readPair(dataset, options.labels, '--labels');
-  const scale = pixelScaleOf(trainFiles.images);
-  const train = toSet(dataset, trainFiles, scale, 'training', notice);
+  const given = options.valueRange;
+  const scale: PixelScale =
+    given !== undefined && trainFiles.images.integer
+      ? { kind: 'range', minimum: given.minimum, maximum: given.maximum }
+      : pixelScaleOf(trainFiles.images);
+  // a range given (a model's) is the training images' range, as for a test file
+  const role = given !== undefined ? 'test' : 'training';
+  const train = toSet(dataset, trainFiles, scale, role, notice);
   if (test === undefined) return { train: { ...train, classNames: classNames([train]) } };
 
   const testFiles = await readPair(test, options.testLabels, '--test-labels');
@@ -149,7 +155,9 @@ function toSet(
   const [height, width, channels] = pair.shape;
   const pixels = toPixels(pair.images, path, scale, role, notice);
   const count = pair.images.dimensions[0];
-  return { pixels, labels: pair.labels, count, height, width, channels, source: path };
+  const set = { pixels, labels: pair.labels, count, height, width, channels, source: path };
+  if (scale.kind !== 'range') return set;
+  return { ...set, valueRange: { minimum: scale.minimum, maximum: scale.maximum } };
 }
 
 /** Reads an IDX labels file: [count] or [count, 1] whole numbers from 0, of any type. */

@@ -2,6 +2,7 @@
 // formats only, and the checks that turn a value that cannot work into an
 // OptionError naming its flag.
 import { OptionError } from '../../shared/errors.js';
+import type { ValueRange } from '../../shared/images.js';
 
 /** An image size, in pixels. */
 export interface ImageSize {
@@ -18,6 +19,12 @@ export interface ReadOptions {
   labels?: string;
   /** IDX: the labels file of the images file given as the test set. Default: found likewise. */
   testLabels?: string;
+  /**
+   * IDX: scale integer images by this range instead of the training file's own
+   * minimum and maximum; `syncgrad eval` passes the range a model was trained
+   * with. Default: the training file's range, when its values leave 0..255.
+   */
+  valueRange?: ValueRange;
   /**
    * CSV: the label column, by its header name or its zero-based position.
    * Default: the column named `label` (any case), else the first column.
