@@ -16,13 +16,14 @@ export { buildLayersModel, loadModel, saveModel } from './coordinator/model-io.j
 export type { LoadedModel } from './coordinator/model-io.js';
 export { evaluateLoadedModel } from './coordinator/evaluate-model.js';
 export { loadDataset } from './coordinator/data/index.js';
-export { checkDataset, datasetFromArrays, datasetFromSamples } from './coordinator/dataset.js';
+export { checkDataset } from './coordinator/dataset.js';
+export type { ImageShape } from './coordinator/dataset.js';
+export { datasetFromArrays, datasetFromSamples } from './coordinator/dataset-builders.js';
 export type {
   ArrayDatasetInput,
   GeneratedDatasetOptions,
-  ImageShape,
   Sample,
-} from './coordinator/dataset.js';
+} from './coordinator/dataset-builders.js';
 export { bench } from './coordinator/bench/run-bench.js';
 export type { BenchOptions, BenchProgress, BenchReport } from './coordinator/bench/run-bench.js';
 export type { BenchRatio } from './coordinator/bench/ratios.js';

@@ -218,7 +218,10 @@ test('a CSV test set with an IDX dataset is an option error', async (t) => {
 
   const error = await optionErrorOf(loadDataset({ dataset: images, test: csv }));
   assert.equal(error.option, 'test');
-  assert.match(error.message, /is not an IDX images file \(it reads as csv\)/);
+  assert.match(
+    error.message,
+    /is a .csv file of pixels, but --dataset .* is an IDX file; expected a test set of the training set's kind/,
+  );
 });
 
 test('--test-labels without --test is an option error', async (t) => {

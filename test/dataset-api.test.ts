@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { checkDataset, datasetFromArrays, datasetFromSamples } from '../src/coordinator/dataset.js';
-import type { Sample } from '../src/coordinator/dataset.js';
+import { checkDataset } from '../src/coordinator/dataset.js';
+import { datasetFromArrays, datasetFromSamples } from '../src/coordinator/dataset-builders.js';
+import type { Sample } from '../src/coordinator/dataset-builders.js';
 import { train } from '../src/coordinator/trainer.js';
 import { DatasetError } from '../src/shared/errors.js';
 import { syntheticImages } from './helpers/synthetic.js';

@@ -7,6 +7,7 @@ import type { DatasetSplits, LabelledImages } from '../shared/images.js';
 import type { ModelShape } from '../shared/layout.js';
 import type { SharedSamples } from '../shared/messages.js';
 import { loadDataset } from './data/index.js';
+import { shown } from './data/read-options.js';
 import type { ResolvedOptions } from './options.js';
 import { checkDataset } from './dataset.js';
 import { subset, toSharedSamples, validationSplit } from './samples.js';
@@ -32,7 +33,30 @@ export async function resolveData(settings: ResolvedOptions): Promise<DatasetSpl
       onProgress: settings.onLoadProgress,
     });
   }
+  if (typeof dataset !== 'object' || dataset === null) {
+    throw new OptionError(
+      'dataset',
+      `dataset must be a name or path, a Dataset (see datasetFromArrays) or { train, test }, ` +
+        `got ${shown(dataset)}`,
+    );
+  }
   const splits: DatasetSplits = 'train' in dataset ? { ...dataset } : { train: dataset };
+  for (const [role, images] of [
+    ['dataset', splits.train],
+    ['test', test ?? splits.test],
+  ] as const) {
+    if (
+      images !== undefined &&
+      (typeof images !== 'object' || images === null || !('pixels' in images))
+    ) {
+      throw new OptionError(
+        role,
+        `${role === 'test' ? 'the test set' : 'dataset'} must be a Dataset with pixels, labels, ` +
+          `count, height, width, channels and classNames (see datasetFromArrays), got ` +
+          `${shown(images)}`,
+      );
+    }
+  }
   if (typeof test === 'string') {
     throw new OptionError(
       'test',
@@ -86,7 +110,7 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
       images.source,
       `${images.source} has ${images.classNames.length} class` +
         `${images.classNames.length === 1 ? ` (${images.classNames[0]})` : 'es'}; ` +
-        'a classifier needs at least 2. Add a subfolder of images per class.',
+        'a classifier needs at least 2, so add images of another class.',
     );
   }
   checkDataset(images, 'train');

@@ -102,14 +102,16 @@ export default async function decodeChunk(task: DecodeTask): Promise<DecodedChun
 /**
  * Decodes one file to RGB. Files are small, so a synchronous read beats a
  * thread-pool round trip per file. A JPEG that jpeg-js rejects (a format it
- * lacks, or a PNG named .jpg) is given to sharp before it counts as undecodable;
+ * lacks, or a PNG named .jpg) is given to sharp before it counts as undecodable,
+ * and so is a CMYK JPEG, whose inks jpeg-js turns into RGB without the colour
+ * management sharp applies (its colours come out far too dark);
  * a BMP is told by its first bytes, whatever its extension.
  */
 async function decodeFile(file: string): Promise<RgbImage> {
   const bytes = readFileSync(file);
   if (bytes.length === 0) throw new Error('the file is empty (0 bytes)');
   if (isBmp(bytes)) return decodeBmp(bytes);
-  if (kJpegExtension.test(file)) {
+  if (kJpegExtension.test(file) && jpegComponents(bytes) !== 4) {
     try {
       return decodeJpeg(bytes, {
         useTArray: true,
@@ -122,6 +124,24 @@ async function decodeFile(file: string): Promise<RgbImage> {
     }
   }
   return decodeWithSharp(bytes);
+}
+
+/**
+ * The number of colour components a JPEG's frame header declares (1 gray, 3
+ * YCbCr, 4 CMYK), or undefined when no frame header is found: the markers
+ * before it are walked by their lengths.
+ */
+export function jpegComponents(bytes: Uint8Array): number | undefined {
+  let at = 2;
+  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC)
+    const frame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
+    if (frame) return bytes[at + 9];
+    at += 2 + length;
+  }
+  return undefined;
 }
 
 /**

@@ -17,6 +17,8 @@ import { describe } from './common.js';
 import { kMostNumberedClasses } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
 
+const kDigits = /^\d{1,9}$/;
+
 export type CsvReadOptions = Pick<ReadOptions, 'labelColumn'>;
 
 /** A row as csv-parse gives it with `info`: the cells and the line it ended on. */
@@ -84,7 +86,8 @@ export async function readCsvImages(
       let offset = count * size;
       for (let column = 0; column < columns; column++) {
         const text = record[column];
-        const value = Number(text);
+        // plain decimal digits only: Number() would also take '0x10', '1e2' or ' 7 '
+        const value = kDigits.test(text) ? Number(text) : Number.NaN;
         if (column === labelColumn) {
           if (
             text === '' ||
@@ -148,7 +151,7 @@ export async function readCsvImages(
  */
 function labelColumnOf(
   path: string,
-  chosen: string | undefined,
+  chosen: string | number | undefined,
   header: string[] | undefined,
   columns: number,
 ): number {
@@ -156,7 +159,7 @@ function labelColumnOf(
     const named = header?.findIndex((cell) => cell.toLowerCase() === 'label') ?? -1;
     return named >= 0 ? named : 0;
   }
-  const wanted = chosen.trim();
+  const wanted = String(chosen).trim();
   if (header) {
     const exact = header.indexOf(wanted);
     if (exact >= 0) return exact;

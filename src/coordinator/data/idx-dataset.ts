@@ -2,7 +2,7 @@
 // its labels file (named by option, or found beside it by name), and the same
 // pair for the test set. Pixels follow the rule of idx-pixels.ts; the image
 // shape follows the dimensions, as `idxImageShape` describes.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import { imageShapeOfSize } from '../../shared/images.js';
@@ -133,6 +133,13 @@ async function readPair(
     );
   }
 
+  if (labelsPath !== undefined && !statSync(labelsPath, { throwIfNoEntry: false })?.isFile()) {
+    throw new OptionError(
+      flag.slice(2),
+      `${flag} ${labelsPath} is not a file; expected the IDX labels file of ${imagesPath}, ` +
+        `one label per image`,
+    );
+  }
   const labelsFile = labelsPath ?? findLabelsFile(imagesPath, flag);
   const labels = await readLabels(labelsFile);
   if (labels.length !== count) {

@@ -3,13 +3,16 @@
 // big-endian 32-bit size per dimension, then the values, big-endian too. Files
 // may be gzipped or raw; the gzip magic bytes decide, never the file name.
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { DatasetError } from '../../shared/errors.js';
 import { describe } from './common.js';
 import { sharedPixels } from '../../shared/images.js';
 
-const gunzipAsync = promisify(gunzip);
+/** Unpacked bytes kept from a gzipped file that is not IDX, enough to say what it is. */
+const kNonIdxBytes = 64 * 1024;
+
+/** Bytes per value by type code, for bounding what a gzipped file may unpack to. */
+const kValueBytes: Record<number, number> = { 8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8 };
 
 /** Type code of unsigned bytes, the element type of the named datasets' files. */
 const kUnsignedByte = 0x08;
@@ -100,14 +103,19 @@ async function readIdxBytes(path: string, hint: string) {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new DatasetError(path, `cannot read IDX file ${path}: ${describe(error)}`);
+    throw new DatasetError(
+      path,
+      `cannot read IDX file ${path} (${describe(error)}); expected a readable IDX file, so ` +
+        `check the path`,
+    );
   }
 
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   if (gzipped) {
     try {
-      bytes = await gunzipAsync(bytes);
+      bytes = await gunzipBounded(bytes, path, hint);
     } catch (error) {
+      if (error instanceof DatasetError) throw error;
       throw new DatasetError(
         path,
         `${path} starts like a gzip file but cannot be unpacked (${describe(error)}); ` +
@@ -117,6 +125,61 @@ async function readIdxBytes(path: string, hint: string) {
   }
   diagnoseNonIdx(bytes, path, hint);
   return { bytes, gzipped };
+}
+
+/**
+ * Unpacks a gzipped file, but never past what its IDX header declares: a
+ * small file that inflates to gigabytes is reported as soon as it exceeds its
+ * declared size, instead of filling memory first.
+ */
+function gunzipBounded(packed: Buffer, path: string, hint: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let limit: number | undefined;
+    const stream = createGunzip();
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      limit ??= declaredLength(Buffer.concat(chunks));
+      if (limit !== undefined && total > limit) {
+        stream.destroy();
+        if (limit === kNonIdxBytes) {
+          resolve(Buffer.concat(chunks).subarray(0, kNonIdxBytes));
+          return;
+        }
+        reject(
+          new DatasetError(
+            path,
+            `${path} unpacks to more than the ${limit} bytes its IDX header declares ` +
+              `(unpacking stopped after ${total}); it has extra data at the end or is not ` +
+              `the file it claims to be: ${hint}`,
+          ),
+        );
+      }
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+    stream.end(packed);
+  });
+}
+
+/**
+ * The length an IDX file's header declares, once `head` holds the header;
+ * `kNonIdxBytes` when `head` does not start like IDX (so enough is kept to
+ * diagnose it); undefined while the header is incomplete.
+ */
+function declaredLength(head: Buffer): number | undefined {
+  if (head.length < 4) return undefined;
+  const valueBytes = kValueBytes[head[2]];
+  if (head[0] !== 0 || head[1] !== 0 || valueBytes === undefined || head[3] === 0) {
+    return kNonIdxBytes;
+  }
+  const headerLength = 4 + 4 * head[3];
+  if (head.length < headerLength) return undefined;
+  let values = 1;
+  for (let axis = 0; axis < head[3]; axis++) values *= head.readUInt32BE(4 + 4 * axis);
+  return headerLength + values * valueBytes;
 }
 
 /**

@@ -1,5 +1,7 @@
 // The dataset layer's entry point: turns a dataset name or folder into training
 // and test images, from local files, the decoded cache or a download.
+import { existsSync } from 'node:fs';
+
 import { DatasetError, OptionError } from '../../shared/errors.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
 import { isCifarName, loadCifar10, loadCifarPath } from './cifar10.js';
@@ -10,9 +12,10 @@ import { loadIdxDataset, rejectLabelFiles } from './idx-dataset.js';
 import { loadFolderDataset } from './image-folder.js';
 import { isDatasetName, loadNamedDataset } from './named.js';
 import type { LoadProgress } from './progress.js';
-import { checkReadOptions } from './read-options.js';
+import { checkReadOptions, shown } from './read-options.js';
 import type { ReadOptions } from './read-options.js';
 import { kDatasetKinds, sourceKind } from './source-kind.js';
+import type { SourceKind } from './source-kind.js';
 
 export { createProgressPrinter } from './progress.js';
 export type { LoadProgress, ProgressStream } from './progress.js';
@@ -66,21 +69,22 @@ export interface LoadOptions extends ReadOptions {
  * user can fix throw DatasetError or OptionError.
  */
 export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> {
-  const { dataset, test, onProgress } = options;
+  checkLoadOptions(options);
+  const { test, onProgress } = options;
+  const dataset = knownName(options.dataset);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  checkReadOptions(options);
-  if (dataset === '') {
-    throw new OptionError('dataset', `the dataset is empty; expected ${kDatasetKinds}`);
-  }
 
   if (isDatasetName(dataset) || isCifarName(dataset)) {
     refuseTestSet(dataset, test);
     rejectLabelFiles(dataset, options);
+    refuseOptions(dataset, 'named', options);
     const download = options.download ?? true;
     if (isCifarName(dataset)) return loadCifar10({ ...options, cacheDir, download });
     return loadNamedDataset(dataset, { ...options, cacheDir, download });
   }
   const kind = await sourceKind(dataset, '--dataset');
+  refuseOptions(dataset, kind, options);
+  if (test !== undefined) await checkTestKind(dataset, kind, test);
   if (kind === 'idx') return loadIdxDataset(dataset, test, options);
   rejectLabelFiles(dataset, options);
   if (kind === 'csv') return loadCsvDataset(dataset, test, options);
@@ -91,6 +95,80 @@ export async function loadDataset(options: LoadOptions): Promise<DatasetSplits> 
   const { channels, imageSize, skipBad } = options;
   const imageOptions = { cacheDir, onProgress, channels, imageSize, skipBad };
   return loadFolderDataset(dataset, test, imageOptions, kind === 'manifest');
+}
+
+/** The options' own types and the dataset and test paths, before anything is read. */
+function checkLoadOptions(options: LoadOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionError(
+      'dataset',
+      `loadDataset needs an options object such as { dataset: 'fashion-mnist' }, got ` +
+        `${shown(options)}`,
+    );
+  }
+  for (const [flag, value] of [
+    ['dataset', options.dataset],
+    ['test', options.test],
+  ] as const) {
+    if (flag === 'test' && value === undefined) continue;
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new OptionError(
+        flag,
+        `--${flag} is ${value === '' ? 'empty' : shown(value)}; expected ${kDatasetKinds}`,
+      );
+    }
+  }
+  checkReadOptions(options);
+}
+
+/** A dataset name in any case (`MNIST`, `CIFAR10`) when no file or folder has that name. */
+function knownName(dataset: string): string {
+  const lower = dataset.toLowerCase();
+  if (lower === dataset || existsSync(dataset)) return dataset;
+  return isDatasetName(lower) || isCifarName(lower) ? lower : dataset;
+}
+
+/** Which reading options apply to which kind of source; any other is refused, not ignored. */
+const kOptionKinds: [keyof ReadOptions, string, SourceKind[]][] = [
+  ['labelColumn', 'label-column', ['csv']],
+  ['channels', 'channels', ['folder', 'manifest']],
+  ['imageSize', 'image-size', ['folder', 'manifest']],
+  ['skipBad', 'skip-bad', ['folder', 'manifest']],
+];
+
+function refuseOptions(dataset: string, kind: SourceKind | 'named', options: ReadOptions): void {
+  for (const [name, flag, kinds] of kOptionKinds) {
+    const value = options[name];
+    if (value === undefined || value === false || kinds.includes(kind as SourceKind)) continue;
+    const applies = kinds[0] === 'csv' ? 'a .csv file of pixels' : 'image folders and manifests';
+    throw new OptionError(
+      flag,
+      `--${flag} applies to ${applies} only, but --dataset ${dataset} is ` +
+        `${kKindNames[kind]}; drop --${flag}`,
+    );
+  }
+}
+
+const kKindNames: Record<SourceKind | 'named', string> = {
+  named: 'a named dataset',
+  csv: 'a .csv file of pixels',
+  manifest: 'a manifest of image paths',
+  idx: 'an IDX file',
+  'cifar-binary': 'CIFAR-10 binary batches',
+  folder: 'a folder of images',
+};
+
+/** A test set of another kind than the training set is refused before either is read. */
+async function checkTestKind(dataset: string, kind: SourceKind, test: string): Promise<void> {
+  if (!existsSync(test) || kind === 'cifar-binary') return;
+  const testKind = await sourceKind(test, '--test');
+  const family = (each: SourceKind) => (each === 'manifest' ? 'folder' : each);
+  if (family(testKind) === family(kind)) return;
+  throw new OptionError(
+    'test',
+    `--test ${test} is ${kKindNames[testKind]}, but --dataset ${dataset} is ` +
+      `${kKindNames[kind]}; expected a test set of the training set's kind`,
+  );
 }
 
 /** A dataset that brings its own test set takes no --test. */

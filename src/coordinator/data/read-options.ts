@@ -29,7 +29,7 @@ export interface ReadOptions {
    * CSV: the label column, by its header name or its zero-based position.
    * Default: the column named `label` (any case), else the first column.
    */
-  labelColumn?: string;
+  labelColumn?: string | number;
   /**
    * Image folders and manifests: store 1 (gray) or 3 (RGB) channels. Default:
    * what the images have; see `kChannelRule`.
@@ -57,41 +57,60 @@ export const kMostNumberedClasses = 10_000;
 /** The largest side `--image-size` accepts; larger images would not fit a dense input layer. */
 export const kMaxImageSide = 4096;
 
-/** Rejects reading options that cannot work, naming the flag. */
+/** Rejects reading options that cannot work, naming the flag and the library option. */
 export function checkReadOptions(options: ReadOptions): void {
-  const { channels, imageSize, labelColumn } = options;
+  const { channels, imageSize, labelColumn, skipBad } = options;
   if (channels !== undefined && channels !== 1 && channels !== 3) {
     throw new OptionError(
       'channels',
-      `--channels must be 1 (gray) or 3 (RGB), got ${String(channels)}; leave it out to keep ` +
-        `the channels the images have`,
+      `--channels (channels) must be the number 1 (gray) or 3 (RGB), got ${shown(channels)}; ` +
+        `leave it out to keep the channels the images have`,
     );
   }
   if (imageSize !== undefined) {
-    const sides = [imageSize.width, imageSize.height];
-    if (sides.some((side) => !Number.isInteger(side) || side < 1 || side > kMaxImageSide)) {
+    const sides =
+      typeof imageSize === 'object' && imageSize !== null
+        ? [imageSize.width, imageSize.height]
+        : [undefined];
+    if (sides.some((side) => !Number.isInteger(side) || side! < 1 || side! > kMaxImageSide)) {
+      const got = sides.length === 2 ? `${shown(sides[0])}x${shown(sides[1])}` : shown(imageSize);
       throw new OptionError(
         'image-size',
-        `--image-size needs a width and a height between 1 and ${kMaxImageSide} pixels, got ` +
-          `${imageSize.width}x${imageSize.height}; example: --image-size 32x32`,
+        `--image-size (imageSize) needs a whole width and height between 1 and ` +
+          `${kMaxImageSide} pixels, got ${got}; example: --image-size 32x32, or ` +
+          `imageSize: { width: 32, height: 32 }`,
       );
     }
   }
-  if (labelColumn !== undefined && labelColumn.trim() === '') {
+  const column = typeof labelColumn === 'number' ? String(labelColumn) : labelColumn;
+  if (labelColumn !== undefined && (typeof column !== 'string' || column.trim() === '')) {
     throw new OptionError(
       'label-column',
-      '--label-column is empty; expected a column name from the header, or a zero-based ' +
-        'column number such as 0',
+      `--label-column (labelColumn) must be a column name from the header or a zero-based ` +
+        `column number such as 0, got ${shown(labelColumn)}`,
     );
   }
-  for (const [flag, path] of [
-    ['labels', options.labels],
-    ['test-labels', options.testLabels],
+  if (skipBad !== undefined && typeof skipBad !== 'boolean') {
+    throw new OptionError('skip-bad', `skipBad must be true or false, got ${shown(skipBad)}`);
+  }
+  for (const [flag, name, path] of [
+    ['labels', 'labels', options.labels],
+    ['test-labels', 'testLabels', options.testLabels],
   ] as const) {
-    if (path !== undefined && path.trim() === '') {
-      throw new OptionError(flag, `--${flag} is empty; expected the path of an IDX labels file`);
+    if (path !== undefined && (typeof path !== 'string' || path.trim() === '')) {
+      throw new OptionError(
+        flag,
+        `--${flag} (${name}) must be the path of an IDX labels file, got ${shown(path)}`,
+      );
     }
   }
+}
+
+/** A value as a message shows it: strings quoted, so '1' and 1 differ. */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return `'${value}' (a string)`;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value) ?? String(value);
+  return String(value);
 }
 
 /** Parses `--image-size WxH` (also `W,H` or one number for a square). */
