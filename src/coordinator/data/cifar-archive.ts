@@ -12,6 +12,7 @@ import { DatasetError } from '../../shared/errors.js';
 import { kCifarFiles, missingCifarFiles } from './cifar-binary.js';
 import { compareCodePoints, describe, errorCode, removeEmptyDirectories } from './common.js';
 import { CacheFolderError, createCacheFolder } from './download.js';
+import { describeBytes } from './saved-text.js';
 import { kCifarFolder } from './source-kind.js';
 
 /** Bytes read to tell gzip from tar: a tar header is 512 bytes, "ustar" sits at 257. */
@@ -143,17 +144,6 @@ function gunzipHead(head: Buffer): Buffer {
   } catch {
     return Buffer.alloc(0);
   }
-}
-
-/** "an empty file", the text it starts with, or its first bytes in hex. */
-function describeBytes(head: Buffer): string {
-  if (head.length === 0) return 'nothing (0 bytes)';
-  const start = head.subarray(0, 40);
-  const printable = [...start].every(
-    (byte) => byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127),
-  );
-  if (printable) return `text starting ${JSON.stringify(start.toString('latin1'))}`;
-  return `bytes starting ${start.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim()}`;
 }
 
 /** At most five of `entries`, for a message about what a folder holds. */
