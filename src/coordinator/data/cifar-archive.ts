@@ -1,7 +1,8 @@
 // Unpacks a CIFAR-10 binary archive (a .tar.gz or .tar holding
 // cifar-10-batches-bin/) into the cache with node-tar. It unpacks into a
-// temporary folder beside the destination and renames the finished folder into
-// place, so an interrupted unpack never leaves a folder that looks complete.
+// temporary folder beside the destination, adds the manifest later loads check
+// the files against, and renames the finished folder into place, so an
+// interrupted unpack never leaves a folder that looks complete.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar';
 import { DatasetError } from '../../shared/errors.js';
+import { writeCacheManifest } from './cache-manifest.js';
 import { kCifarFiles, missingCifarFiles } from './cifar-binary.js';
 import { compareCodePoints, describe, errorCode, removeEmptyDirectories } from './common.js';
 import { CacheFolderError, createCacheFolder } from './download.js';
@@ -32,9 +34,9 @@ export async function md5OfFile(path: string): Promise<string> {
 
 /**
  * Unpacks `cifar-10-batches-bin/` of `archive` into `destination` (which must
- * not exist yet; its parent is created). An archive that is not gzip or tar,
- * cannot be unpacked, or lacks the folder or one of its files is a
- * DatasetError naming the archive; a cache that cannot be written is a
+ * not exist yet; its parent is created), with the manifest of its files. An
+ * archive that is not gzip or tar, cannot be unpacked, or lacks the folder or
+ * one of its files is a DatasetError naming the archive; a cache that cannot be written is a
  * CacheFolderError. `cacheDir` is only named in that error.
  */
 export async function unpackCifarArchive(
@@ -90,6 +92,9 @@ export async function unpackCifarArchive(
       );
     }
 
+    // the manifest goes in before the folder is renamed into place, so a
+    // folder another load finds there always has one to be checked against
+    await writing(folder, () => writeCacheManifest(folder, kCifarFiles));
     await writing(destination, () => rename(folder, destination));
     unpacked = true;
   } finally {
