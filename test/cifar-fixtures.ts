@@ -1,10 +1,14 @@
 // Small generated CIFAR-10 binary datasets for the tests: batch files of a few
 // records with pixels given by a formula, the class-names file, a folder laid
-// out like the official cifar-10-batches-bin/, and a .tar.gz of it.
+// out like the official cifar-10-batches-bin/, a .tar.gz of it, and the check
+// that loaded splits hold exactly those pixels.
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from 'tar';
+
+import type { DatasetSplits } from '../src/shared/images.js';
 
 export const kOfficialClassNames = [
   'airplane',
@@ -86,6 +90,24 @@ export function expectedSplit(batches: number[]): ExpectedSplit {
 
 export const kTrain = expectedSplit([0, 1, 2, 3, 4]);
 export const kTest = expectedSplit([5]);
+
+/** Asserts `splits` are the generated folder's: every pixel, label and class name. */
+export function assertCifarSplits(splits: DatasetSplits) {
+  const { train, test } = splits;
+  assert.ok(test);
+  for (const [actual, expected] of [
+    [train, kTrain],
+    [test, kTest],
+  ] as const) {
+    assert.deepEqual(
+      [actual.count, actual.height, actual.width, actual.channels],
+      [expected.count, 32, 32, 3],
+    );
+    assert.deepEqual(actual.pixels, expected.pixels);
+    assert.deepEqual(actual.labels, expected.labels);
+    assert.deepEqual(actual.classNames, kOfficialClassNames);
+  }
+}
 
 /**
  * Writes the six batch files and batches.meta.txt into `folder` (created),

@@ -13,11 +13,9 @@ import { after, before, test } from 'node:test';
 import { loadCifar10 } from '../src/coordinator/data/cifar10.js';
 import { loadDataset } from '../src/coordinator/data/index.js';
 import type { LoadProgress } from '../src/coordinator/data/index.js';
-import type { DatasetSplits } from '../src/shared/images.js';
 import {
+  assertCifarSplits,
   kOfficialClassNames,
-  kTest,
-  kTrain,
   packArchive,
   writeCifarFolder,
 } from './cifar-fixtures.js';
@@ -28,23 +26,6 @@ import {
   withoutDataDirVariable,
 } from './data-fixtures.js';
 import { lastJsonLine, runCli, shortTrainArgs } from './helpers/cli.js';
-
-function assertSplits(splits: DatasetSplits) {
-  const { train, test } = splits;
-  assert.ok(test);
-  for (const [actual, expected] of [
-    [train, kTrain],
-    [test, kTest],
-  ] as const) {
-    assert.deepEqual(
-      [actual.count, actual.height, actual.width, actual.channels],
-      [expected.count, 32, 32, 3],
-    );
-    assert.deepEqual(actual.pixels, expected.pixels);
-    assert.deepEqual(actual.labels, expected.labels);
-    assert.deepEqual(actual.classNames, kOfficialClassNames);
-  }
-}
 
 /* The server's archive, built once: GET /ok/cifar-10-binary.tar.gz serves it, anything else 404. */
 let archiveBytes = Buffer.alloc(0);
@@ -78,8 +59,8 @@ test('a cifar-10-batches-bin folder, or the folder holding it, loads as --datase
   const direct = await loadDataset({ dataset: folder, cacheDir });
   const parent = await loadDataset({ dataset: root, cacheDir });
 
-  assertSplits(direct);
-  assertSplits(parent);
+  assertCifarSplits(direct);
+  assertCifarSplits(parent);
   assert.equal(direct.train.source, join(folder, 'data_batch_[1-5].bin'));
   assert.equal(direct.test?.source, join(folder, 'test_batch.bin'));
 });
@@ -94,7 +75,7 @@ test('cifar10 and cifar-10 are found in the data folder, directly or in a subfol
     const splits = await loadDataset({ dataset: 'cifar10', dataDir, cacheDir, download: false });
     const alias = await loadDataset({ dataset: 'cifar-10', dataDir, cacheDir, download: false });
 
-    assertSplits(splits);
+    assertCifarSplits(splits);
     assert.equal(alias.test?.source, join(dataDir, subfolder, 'test_batch.bin'));
   }
 });
@@ -117,7 +98,7 @@ test('an archive in the data folder is checked, unpacked into the cache, then fo
   });
   const again = await loadDataset({ dataset: 'cifar10', cacheDir, download: false });
 
-  assertSplits(splits);
+  assertCifarSplits(splits);
   const unpacked = join(cacheDir, 'cifar10', 'cifar-10-batches-bin');
   assert.equal(splits.test?.source, join(unpacked, 'test_batch.bin'));
   assert.equal(again.test?.source, join(unpacked, 'test_batch.bin'));
@@ -141,7 +122,7 @@ test('an archive given as --dataset loads, and a --test beside it is an option e
   const splits = await loadDataset({ dataset: archive, cacheDir });
   const error = await optionErrorOf(loadDataset({ dataset: archive, test: root, cacheDir }));
 
-  assertSplits(splits);
+  assertCifarSplits(splits);
   assert.equal(error.option, 'test');
   assert.match(error.message, /which brings its own test set/);
 });
@@ -159,7 +140,7 @@ test('a download with the right MD5 is unpacked into the cache and the archive d
     onProgress: (event) => events.push(event),
   });
 
-  assertSplits(splits);
+  assertCifarSplits(splits);
   assert.deepEqual(await readdir(join(cacheDir, 'cifar10')), ['cifar-10-batches-bin']);
   const downloads = events.filter((event) => event.kind === 'download');
   const last = downloads.at(-1);
@@ -169,7 +150,7 @@ test('a download with the right MD5 is unpacked into the cache and the archive d
   assert.equal(last.totalBytes, archiveBytes.length);
   // a later run finds the unpacked folder without the server
   const again = await loadDataset({ dataset: 'cifar10', cacheDir, download: false });
-  assertSplits(again);
+  assertCifarSplits(again);
 });
 
 test('a download whose MD5 is not the published one is deleted and reported', async (t) => {

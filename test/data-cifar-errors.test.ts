@@ -1,9 +1,10 @@
-// Damaged CIFAR-10 binary files, each generated from a good folder with one
-// fault: the error is a DatasetError naming the file, what was expected and
-// what was found.
+// Damaged CIFAR-10 binary files and archives, each generated from a good
+// folder with one fault: the error is a DatasetError naming the file, what was
+// expected and what was found.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -188,6 +189,84 @@ test('an archive cut short cannot be unpacked and leaves nothing in the cache', 
   const error = await datasetErrorOf(loadDataset({ dataset: archive, cacheDir }));
 
   assert.equal(error.path, archive);
-  assert.match(error.message, new RegExp(`^${archive} cannot be unpacked \\(.+\\); expected`));
+  // node-tar's error quotes zlib's reason, which is said once, not once more from its cause
+  assert.ok(
+    error.message.startsWith(
+      `${archive} cannot be unpacked (zlib: unexpected end of file); expected the official`,
+    ),
+    error.message,
+  );
   assert.deepEqual(await readdir(cacheDir), []);
+});
+
+/** What a checkout without `git lfs pull` leaves in place of a file: its pointer. */
+function lfsPointer(bytes: Buffer): string {
+  const oid = createHash('sha256').update(bytes).digest('hex');
+  return `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${bytes.length}\n`;
+}
+
+test('a Git LFS pointer in place of a batch or the names file says to run git lfs pull', async (t) => {
+  const { folder, cacheDir } = await goodFolder(t);
+  const batch = join(folder, 'data_batch_2.bin');
+  const batchPointer = lfsPointer(await readFile(batch));
+  await writeFile(batch, batchPointer);
+  const meta = join(folder, 'batches.meta.txt');
+  const metaPointer = lfsPointer(await readFile(meta));
+
+  const batchError = await datasetErrorOf(loadDataset({ dataset: folder, cacheDir }));
+  await writeFile(meta, metaPointer);
+  const metaError = await datasetErrorOf(loadDataset({ dataset: folder, cacheDir }));
+
+  assert.equal(batchError.path, batch);
+  assert.equal(
+    batchError.message,
+    `${batch} is a Git LFS pointer (${batchPointer.length} bytes of text naming the real ` +
+      `file), not CIFAR-10 records; run 'git lfs pull' in the repository it came from, or ` +
+      `download the file itself`,
+  );
+  // the names are read before the batches, so a checkout of pointers is reported there first
+  assert.equal(metaError.path, meta);
+  assert.match(metaError.message, /is a Git LFS pointer \(\d+ bytes .*\), not the class names;/);
+});
+
+test('a hex dump or other text saved as a batch says what it holds', async (t) => {
+  const { folder, cacheDir } = await goodFolder(t);
+  const batch = join(folder, 'data_batch_4.bin');
+  const bytes = await readFile(batch);
+
+  // 'xxd -p' writes 60 hex digits a line
+  await writeFile(batch, bytes.toString('hex').replace(/(.{60})/g, '$1\n'));
+  const dump = await datasetErrorOf(loadDataset({ dataset: folder, cacheDir }));
+  const html = '<!doctype html><title>404 Not Found</title>\n';
+  await writeFile(batch, html);
+  const page = await datasetErrorOf(loadDataset({ dataset: folder, cacheDir }));
+
+  assert.equal(dump.path, batch);
+  assert.match(dump.message, new RegExp(`a hex dump of a CIFAR-10 batch .*'xxd -r -p ${batch} `));
+  assert.equal(page.path, batch);
+  // the message quotes the first 40 characters and counts every byte
+  assert.ok(
+    page.message.startsWith(
+      `${batch} holds text starting ${JSON.stringify(html.slice(0, 40))} (${html.length} ` +
+        `bytes), not CIFAR-10 records; expected records of 3073 bytes`,
+    ),
+    page.message,
+  );
+});
+
+test('a folder where a batch file belongs is named as a folder', async (t) => {
+  const { folder, cacheDir } = await goodFolder(t);
+  const batch = join(folder, 'data_batch_3.bin');
+  await rm(batch);
+  await mkdir(batch);
+
+  const error = await datasetErrorOf(loadDataset({ dataset: folder, cacheDir }));
+
+  assert.equal(error.path, batch);
+  assert.equal(
+    error.message,
+    `${batch} is a folder, where the file data_batch_3.bin was expected; it is one of the ` +
+      `files of cifar-10-batches-bin/ in the official archive cifar-10-binary.tar.gz, so ` +
+      `move the folder away and put that file in its place`,
+  );
 });

@@ -1,7 +1,8 @@
 // Unpacks a CIFAR-10 binary archive (a .tar.gz or .tar holding
 // cifar-10-batches-bin/) into the cache with node-tar. It unpacks into a
-// temporary folder beside the destination and renames the finished folder into
-// place, so an interrupted unpack never leaves a folder that looks complete.
+// temporary folder beside the destination, adds the manifest later loads check
+// the files against, and renames the finished folder into place, so an
+// interrupted unpack never leaves a folder that looks complete.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
@@ -9,9 +10,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar';
 import { DatasetError } from '../../shared/errors.js';
+import { writeCacheManifest } from './cache-manifest.js';
 import { kCifarFiles, missingCifarFiles } from './cifar-binary.js';
 import { compareCodePoints, describe, errorCode, removeEmptyDirectories } from './common.js';
 import { CacheFolderError, createCacheFolder } from './download.js';
+import { describeBytes } from './saved-text.js';
 import { kCifarFolder } from './source-kind.js';
 
 /** Bytes read to tell gzip from tar: a tar header is 512 bytes, "ustar" sits at 257. */
@@ -31,9 +34,9 @@ export async function md5OfFile(path: string): Promise<string> {
 
 /**
  * Unpacks `cifar-10-batches-bin/` of `archive` into `destination` (which must
- * not exist yet; its parent is created). An archive that is not gzip or tar,
- * cannot be unpacked, or lacks the folder or one of its files is a
- * DatasetError naming the archive; a cache that cannot be written is a
+ * not exist yet; its parent is created), with the manifest of its files. An
+ * archive that is not gzip or tar, cannot be unpacked, or lacks the folder or
+ * one of its files is a DatasetError naming the archive; a cache that cannot be written is a
  * CacheFolderError. `cacheDir` is only named in that error.
  */
 export async function unpackCifarArchive(
@@ -89,6 +92,9 @@ export async function unpackCifarArchive(
       );
     }
 
+    // the manifest goes in before the folder is renamed into place, so a
+    // folder another load finds there always has one to be checked against
+    await writing(folder, () => writeCacheManifest(folder, kCifarFiles));
     await writing(destination, () => rename(folder, destination));
     unpacked = true;
   } finally {
@@ -143,17 +149,6 @@ function gunzipHead(head: Buffer): Buffer {
   } catch {
     return Buffer.alloc(0);
   }
-}
-
-/** "an empty file", the text it starts with, or its first bytes in hex. */
-function describeBytes(head: Buffer): string {
-  if (head.length === 0) return 'nothing (0 bytes)';
-  const start = head.subarray(0, 40);
-  const printable = [...start].every(
-    (byte) => byte === 9 || byte === 10 || byte === 13 || (byte >= 32 && byte < 127),
-  );
-  if (printable) return `text starting ${JSON.stringify(start.toString('latin1'))}`;
-  return `bytes starting ${start.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim()}`;
 }
 
 /** At most five of `entries`, for a message about what a folder holds. */

@@ -3,11 +3,12 @@
 // byte and a 32x32 image stored plane by plane, turned into interleaved RGB.
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
 import { sharedPixels } from '../../shared/images.js';
 import type { DatasetSplits, LabelledImages } from '../../shared/images.js';
-import { describe } from './common.js';
+import { describe, errorCode } from './common.js';
+import { describeBytes, isText, rejectSavedText } from './saved-text.js';
 
 export const kCifarTrainBatches = [
   'data_batch_1.bin',
@@ -30,6 +31,12 @@ const kImageBytes = kPlaneBytes * kChannels;
 /** A record: one label byte, then the red, the green and the blue plane. */
 const kRecordBytes = 1 + kImageBytes;
 const kClassCount = 10;
+
+/** How messages about a text file saved in place of a batch speak of the batch. */
+const kBatchKind = { data: 'CIFAR-10 records', file: 'a CIFAR-10 batch', restored: 'out.bin' };
+const kNamesKind = { data: 'the class names', file: 'the class names', restored: kCifarMetaFile };
+/** Enough of a file to tell text from records: the first record's label and pixels. */
+const kTextSniffBytes = 512;
 
 /** The files of `kCifarFiles` that `folder` lacks. */
 export function missingCifarFiles(folder: string): string[] {
@@ -76,7 +83,9 @@ async function checkComplete(folder: string): Promise<void> {
 
 /** The first ten non-empty lines of the names file; the official one ends in blank lines. */
 async function readClassNames(path: string): Promise<string[]> {
-  const text = await readBytes(path).then((bytes) => bytes.toString('utf8'));
+  const bytes = await readBytes(path);
+  rejectSavedText(bytes, path, kNamesKind);
+  const text = bytes.toString('utf8');
   const names = text
     .split(/\r?\n/)
     .map((line) => line.trim())
@@ -133,11 +142,14 @@ async function readBatches(
 }
 
 async function fileSize(path: string): Promise<number> {
+  let stats;
   try {
-    return (await stat(path)).size;
+    stats = await stat(path);
   } catch (error) {
-    throw new DatasetError(path, `cannot read ${path} (${describe(error)}); check its permissions`);
+    throw unreadable(path, error);
   }
+  if (stats.isDirectory()) throw folderInPlace(path);
+  return stats.size;
 }
 
 /** Returns `bytes` when they are whole records with labels 0..9, else throws naming `path`. */
@@ -149,6 +161,19 @@ function checkBatch(path: string, bytes: Buffer): Buffer {
       `${path} is empty (0 bytes); expected ${layout}, usually 10000 of them. The copy or ` +
         `unpack that wrote it probably failed, so unpack cifar-10-binary.tar.gz again`,
     );
+  }
+  // a batch starts with a label byte 0..9, which no text file starts with
+  // (9 is a tab), so only such a file is looked at as text
+  if (bytes[0] >= kClassCount) {
+    rejectSavedText(bytes, path, kBatchKind);
+    if (isText(bytes.subarray(0, kTextSniffBytes))) {
+      throw new DatasetError(
+        path,
+        `${path} holds ${describeBytes(bytes)} (${bytes.length} bytes), not CIFAR-10 ` +
+          `records; expected ${layout}. Some other file was saved under its name, so ` +
+          `unpack cifar-10-binary.tar.gz again`,
+      );
+    }
   }
   const leftover = bytes.length % kRecordBytes;
   if (leftover !== 0) {
@@ -178,6 +203,20 @@ async function readBytes(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new DatasetError(path, `cannot read ${path} (${describe(error)}); check its permissions`);
+    throw unreadable(path, error);
   }
+}
+
+function unreadable(path: string, error: unknown): DatasetError {
+  if (errorCode(error) === 'EISDIR') return folderInPlace(path);
+  return new DatasetError(path, `cannot read ${path} (${describe(error)}); check its permissions`);
+}
+
+function folderInPlace(path: string): DatasetError {
+  return new DatasetError(
+    path,
+    `${path} is a folder, where the file ${basename(path)} was expected; it is one of the ` +
+      `files of cifar-10-batches-bin/ in the official archive cifar-10-binary.tar.gz, so ` +
+      `move the folder away and put that file in its place`,
+  );
 }

@@ -1,5 +1,6 @@
 // CIFAR-10 by name and by path: where its binary batch files are looked for,
-// how the official archive is checked, downloaded and unpacked into the cache,
+// how the official archive is checked, downloaded and unpacked into the cache
+// (whose unpacked folders are checked against their manifest before each use),
 // and how a folder or archive given as --dataset is read.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DatasetError } from '../../shared/errors.js';
 import type { DatasetSplits } from '../../shared/images.js';
+import { checkCacheManifest } from './cache-manifest.js';
 import { md5OfFile, unpackCifarArchive } from './cifar-archive.js';
 import { kCifarFiles, missingCifarFiles, readCifarFolder } from './cifar-binary.js';
 import { describe, removeEmptyDirectories } from './common.js';
@@ -64,9 +66,13 @@ export async function loadCifar10(options: CifarLoadOptions): Promise<DatasetSpl
   // an unpacked cache folder is what any archive would give, so it comes next
   const cacheFolder = join(options.cacheDir, kName);
   const unpacked = join(cacheFolder, kCifarFolder);
-  const cacheMissing = missingCifarFiles(unpacked);
-  if (cacheMissing.length === 0) return readCifarFolder(unpacked);
-  searched.push(describePlace(unpacked, cacheMissing));
+  const cached = await checkUnpacked(unpacked, options);
+  if (cached.trusted) return readCifarFolder(unpacked);
+  searched.push(
+    cached.problem === undefined
+      ? `${unpacked} (no such folder)`
+      : `${unpacked} (removed: ${cached.problem})`,
+  );
 
   // then an archive in a data folder, or one a download left in the cache
   const archives = [...dataDirs.flatMap((folder) => [folder, join(folder, kName)]), cacheFolder];
@@ -132,7 +138,8 @@ export async function loadCifarPath(
     .digest('hex')
     .slice(0, 16);
   const unpacked = join(options.cacheDir, kName, 'archives', key, kCifarFolder);
-  if (missingCifarFiles(unpacked).length > 0) await unpackInto(path, unpacked, options);
+  const cached = await checkUnpacked(unpacked, options);
+  if (!cached.trusted) await unpackInto(path, unpacked, options);
   return readCifarFolder(unpacked);
 }
 
@@ -165,6 +172,38 @@ async function checkArchiveMd5(archive: string, md5: string): Promise<void> {
   );
 }
 
+/**
+ * Whether the folder syncgrad unpacked at `folder` still holds what it did:
+ * its manifest must list every batch file with its size and SHA-256. A folder
+ * there that fails the check is removed, with a notice saying why, so that
+ * the caller unpacks it again; `problem` says what was wrong with it.
+ */
+async function checkUnpacked(
+  folder: string,
+  options: { onProgress?: (event: LoadProgress) => void },
+): Promise<{ trusted: boolean; problem?: string }> {
+  if (!existsSync(folder)) return { trusted: false };
+  const problem = await checkCacheManifest(folder, kCifarFiles);
+  if (problem === undefined) return { trusted: true };
+  options.onProgress?.({
+    kind: 'notice',
+    message:
+      `${folder} is not what syncgrad unpacked there (${problem}); removing it to ` +
+      `unpack ${kArchive} into it again`,
+  });
+  try {
+    await rm(folder, { recursive: true, force: true });
+  } catch (error) {
+    throw new CacheFolderError(
+      folder,
+      `cannot remove ${folder} (${describe(error)}), which does not match what syncgrad ` +
+        `unpacked there (${problem}); expected a cache folder syncgrad can write to, so ` +
+        `delete it yourself or pass another folder with --cache-dir`,
+    );
+  }
+  return { trusted: false, problem };
+}
+
 /** Unpacks `archive` into `destination`, telling the user, since it takes a while. */
 async function unpackInto(
   archive: string,
@@ -172,8 +211,8 @@ async function unpackInto(
   options: { cacheDir: string; onProgress?: (event: LoadProgress) => void },
 ): Promise<void> {
   options.onProgress?.({ kind: 'notice', message: `unpacking ${archive} into ${destination}` });
-  // what stands there lacks files (else it would have been read): the cache is
-  // syncgrad's own, so it is replaced rather than left blocking the rename
+  // what stands there failed its check (else it would have been read): the
+  // cache is syncgrad's own, so it is replaced rather than left blocking the rename
   await rm(destination, { recursive: true, force: true });
   await unpackCifarArchive(archive, destination, options.cacheDir);
 }

@@ -14,11 +14,15 @@ export function defaultCacheDir(): string {
   return join(homedir(), '.cache', 'syncgrad');
 }
 
-/** The message of a caught value, with its cause when it has one (fetch puts the reason there). */
+/**
+ * The message of a caught value, with its cause when it has one (fetch puts
+ * the reason there). A cause the message already quotes is not repeated:
+ * node-tar's "zlib: unexpected end of file" carries "unexpected end of file".
+ */
 export function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  return cause && cause !== error.message ? `${error.message}: ${cause}` : error.message;
+  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
 }
 
 /** The `code` of a Node system error (`'ENOENT'`, ...), or undefined. */

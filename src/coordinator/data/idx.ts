@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { DatasetError } from '../../shared/errors.js';
 import { describe } from './common.js';
+import { rejectSavedText } from './saved-text.js';
 import { sharedPixels } from '../../shared/images.js';
 
 /** Unpacked bytes kept from a gzipped file that is not IDX, enough to say what it is. */
@@ -22,6 +23,9 @@ const kFixHint = 're-download it, or delete it from the cache so syncgrad fetche
 
 /** What to do about a damaged file given by path. */
 const kUserFileHint = 'write or copy the file again';
+
+/** How the messages about a text file under an IDX name speak of the IDX file. */
+const kIdxKind = { data: 'the IDX data', file: 'an IDX file', restored: 'out.idx' };
 
 /** The values of an IDX file, in the typed array of its element type. */
 export type IdxValues =
@@ -191,25 +195,7 @@ function diagnoseNonIdx(bytes: Uint8Array, path: string, hint: string): void {
   if (bytes.length === 0) {
     throw new DatasetError(path, `${path} is empty (0 bytes), not an IDX file; ${hint}`);
   }
-  const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
-  if (head.startsWith('version https://git-lfs.github.com/spec/')) {
-    throw new DatasetError(
-      path,
-      `${path} is a Git LFS pointer (${bytes.length} bytes of text naming the real file), not ` +
-        `the IDX data; run 'git lfs pull' in the repository it came from, or download the file ` +
-        `itself`,
-    );
-  }
-  const plainDump = /^(?:[0-9a-fA-F]{2,8}[ \t]*){4,}/.test(head) && /^[0-9a-fA-F\s]+$/.test(head);
-  const xxdDump = /^[0-9a-fA-F]{8}: (?:[0-9a-fA-F]{4} ){2}/.test(head);
-  if (plainDump || xxdDump) {
-    throw new DatasetError(
-      path,
-      `${path} holds text hex digits ('${head.slice(0, 24).trim()}...'), a hex dump of an IDX ` +
-        `file rather than the binary file; turn it back into bytes with ` +
-        `'xxd -r${plainDump ? ' -p' : ''} ${path} out.idx', or download the binary file`,
-    );
-  }
+  rejectSavedText(bytes, path, kIdxKind);
 }
 
 /** Checks an IDX header against the bytes actually there, then decodes the values. */
