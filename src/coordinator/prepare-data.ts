@@ -123,6 +123,13 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
       ? validationSplit(images.labels, images.classNames.length, fraction, settings.seed)
       : { train: undefined, validation: undefined };
   const trainCount = train ? train.length : images.count;
+  if (fraction > 0 && (validation?.length ?? 0) === 0 && !splits.test) {
+    settings.onNotice?.(
+      `--validation-split ${fraction} holds out none of the ${images.count} images (each ` +
+        `class's share rounds to 0), so there are no validation or final test figures; give ` +
+        `more images, a larger --validation-split, or a --test set`,
+    );
+  }
   if (trainCount === 0) {
     throw new OptionError(
       'validation-split',
