@@ -61,10 +61,18 @@ test('float samples are kept as floats and used as given', async () => {
     { pixels: [1, 0.5, 0, 0.75], label: 1 },
   ];
 
-  const dataset = await datasetFromSamples(floats, { height: 2, width: 2, channels: 1 });
+  const shape = { height: 2, width: 2, channels: 1 };
+  // plain arrays need the pixel type said; Float32Arrays say it themselves
+  const given = await datasetFromSamples(floats, { ...shape, pixelType: 'float32' });
+  const typed = await datasetFromSamples(
+    floats.map(({ pixels, label }) => ({ pixels: Float32Array.from(pixels), label })),
+    shape,
+  );
 
-  assert.equal(dataset.pixels instanceof Float32Array, true);
-  assert.deepEqual([...dataset.pixels], [0, 0.5, 1, 0.25, 1, 0.5, 0, 0.75]);
+  for (const dataset of [given, typed]) {
+    assert.equal(dataset.pixels instanceof Float32Array, true);
+    assert.deepEqual([...dataset.pixels], [0, 0.5, 1, 0.25, 1, 0.5, 0, 0.75]);
+  }
 });
 
 function assertDatasetError(action: () => unknown, source: string, pattern: RegExp) {
