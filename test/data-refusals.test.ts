@@ -171,6 +171,35 @@ test('generated samples: plain numbers are 8-bit by default, and floats and byte
   assert.match(badLabel.message, /sample 0 of gen has label NaN/);
 });
 
+test('a huge label or a mistyped argument of the builders is refused at once', async () => {
+  const shape = { height: 2, width: 2, channels: 1, source: 'gen' };
+  const samples = [
+    { pixels: new Uint8Array(4), label: 0 },
+    { pixels: new Uint8Array(4), label: 1e9 },
+  ];
+
+  const huge = await datasetError(datasetFromSamples(samples, shape));
+  const hugeArrays = await datasetError(() =>
+    datasetFromArrays({
+      pixels: new Uint8Array(8),
+      labels: [0, 2e9],
+      height: 2,
+      width: 2,
+      channels: 1,
+    }),
+  );
+  const names = await datasetError(
+    datasetFromSamples(samples, { ...shape, classNames: 'ab' as never }),
+  );
+  const notIterable = await datasetError(datasetFromSamples(42 as never, shape));
+
+  // classes are numbered up to the largest label, at most 10,000 of them
+  assert.match(huge.message, /image 1 of gen has label 1000000000; .* at most 10000 are allowed/);
+  assert.match(hugeArrays.message, /has label 2000000000/);
+  assert.match(names.message, /classNames is 'ab' \(a string\); expected an array of strings/);
+  assert.match(notIterable.message, /needs an iterable or async iterable/);
+});
+
 test('one stray large label is named, not only reported as many empty classes', () => {
   const labels = Int32Array.from([0, 1, 0, 1, 200]);
   const dataset = {
@@ -186,7 +215,7 @@ test('one stray large label is named, not only reported as many empty classes', 
 
   assert.throws(
     () => checkDataset(dataset, 'train'),
-    /numbered 0 to the largest label, 200 \(image 4\).*--label-column/,
+    /image 4 of stray\.csv has label 200, and the classes are numbered 0 to the largest label.*--label-column/,
   );
 });
 

@@ -3,6 +3,7 @@
 // file agrees with the test figures training printed for that same file.
 
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -45,4 +46,29 @@ test('eval scales range-scaled IDX integers as training did', async (t) => {
     `train ${training.testLoss} eval ${evaluation.testLoss}`,
   );
   assert.equal(evaluation.testAccuracy, training.testAccuracy);
+});
+
+test('eval refuses 8-bit pixels for a model trained on range-scaled integers', async (t) => {
+  const folder = await temporaryFolder(t);
+  const trainImages = join(folder, 'train-images-idx3-ubyte');
+  await writeIdxFile(trainImages, 'int16', [16, 2, 2], values(16, 4, 1998, -999));
+  await writeIdxFile(
+    join(folder, 'train-labels-idx1-ubyte'),
+    'uint8',
+    [16],
+    [...Array(16).keys()].map((i) => i % 2),
+  );
+  const csv = join(folder, 'pixels.csv');
+  await writeFile(csv, '0,1,2,3,4\n1,5,6,7,8\n');
+  const model = join(folder, 'model');
+  const trained = await runCli(shortTrainArgs(trainImages, '--hidden', '4', '--out', model));
+
+  const evaluated = await runCli(['eval', '--model', model, '--dataset', csv]);
+
+  assert.equal(trained.status, 0, trained.stderr);
+  assert.equal(evaluated.status, 1);
+  assert.match(
+    evaluated.stderr,
+    /trained on integers scaled from the range -999 to 999 .* evaluate it on IDX files/,
+  );
 });

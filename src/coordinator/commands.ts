@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
 import { OptionError } from '../shared/errors.js';
+import type { LabelledImages, ValueRange } from '../shared/images.js';
 import type { BackendName } from '../shared/messages.js';
 import { optimizerConfig } from '../shared/optimizers.js';
 import type { OptimizerName } from '../shared/optimizers.js';
@@ -189,6 +190,7 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
   });
   // a named dataset is evaluated on its test split, a folder on all its images
   const images = splits.test ?? splits.train;
+  checkSameScale(flags.model, model.valueRange, images);
   const backend = await useFastestLocalBackend();
   const report = evaluateLoadedModel(model, images);
   out.write(
@@ -205,6 +207,30 @@ export async function evalCommand(flags: EvalFlags): Promise<void> {
     );
   }
   model.layers.dispose();
+}
+
+/**
+ * A model trained on integers scaled by their raw range (IDX) must meet data
+ * scaled the same way, and a model trained on 8-bit or float pixels must not
+ * meet range-scaled data: either way the inputs would be on another scale.
+ */
+function checkSameScale(
+  modelFolder: string,
+  trained: ValueRange | undefined,
+  images: LabelledImages,
+): void {
+  if ((trained === undefined) === (images.valueRange === undefined)) return;
+  const range = (value: ValueRange) => `${value.minimum} to ${value.maximum}`;
+  throw new OptionError(
+    'dataset',
+    trained
+      ? `the model in ${modelFolder} was trained on integers scaled from the range ` +
+          `${range(trained)} (an IDX file), but ${images.source} holds pixels of another ` +
+          `kind; evaluate it on IDX files of such integers`
+      : `${images.source} holds integers outside 0..255, scaled by their range ` +
+          `${range(images.valueRange!)}, but the model in ${modelFolder} was trained on ` +
+          `pixels; evaluate it on data of the kind it was trained on`,
+  );
 }
 
 /** Which images a run uses, so a wrong folder or dataset shows before training. */

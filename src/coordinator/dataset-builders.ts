@@ -4,7 +4,7 @@
 
 import { DatasetError } from '../shared/errors.js';
 import type { Dataset, PixelArray } from '../shared/images.js';
-import { shown } from './data/read-options.js';
+import { kMostNumberedClasses, shown } from './data/read-options.js';
 import { checkDataset, checkShape, typeName } from './dataset.js';
 import type { ImageShape } from './dataset.js';
 
@@ -51,7 +51,7 @@ export function datasetFromArrays(input: ArrayDatasetInput): Dataset {
   }
   const labels = toLabels(source, input.labels);
   const count = labels.length;
-  const classNames = input.classNames ?? defaultClassNames(labels);
+  const classNames = input.classNames ?? defaultClassNames(source, labels);
   const dataset = { pixels, labels, count, height, width, channels, classNames, source };
   checkDataset(dataset);
   return dataset;
@@ -99,6 +99,29 @@ export async function datasetFromSamples(
   }
   const source = options.source ?? 'generated dataset';
   checkShape(source, options);
+  const given = options.classNames;
+  if (
+    given !== undefined &&
+    (!Array.isArray(given) || given.some((name) => typeof name !== 'string'))
+  ) {
+    throw new DatasetError(
+      source,
+      `${source}: classNames is ${shown(given)}; expected an array of strings, one per class`,
+    );
+  }
+  const iterable = samples as unknown as Record<symbol, unknown> | null;
+  if (
+    typeof iterable !== 'object' ||
+    iterable === null ||
+    (typeof iterable[Symbol.iterator] !== 'function' &&
+      typeof iterable[Symbol.asyncIterator] !== 'function')
+  ) {
+    throw new DatasetError(
+      source,
+      `datasetFromSamples needs an iterable or async iterable of { pixels, label } samples ` +
+        `(an array, or a generator), got ${shown(samples)}`,
+    );
+  }
   const size = options.height * options.width * options.channels;
   let pixelType = options.pixelType;
   let pixels: Uint8Array | Float32Array | undefined;
@@ -150,7 +173,7 @@ export async function datasetFromSamples(
     finalLabels = finalLabels.map((label) => renumber[label]);
     classNames = sorted;
   } else if (options.classNames === undefined) {
-    classNames = defaultClassNames(finalLabels);
+    classNames = defaultClassNames(source, finalLabels);
   }
   const dataset: Dataset = {
     pixels: pixels.slice(0, count * size),
@@ -178,10 +201,25 @@ function toLabels(source: string, labels: ArrayDatasetInput['labels']): Int32Arr
   );
 }
 
-function defaultClassNames(labels: Int32Array): string[] {
-  let largest = -1;
-  for (const label of labels) largest = Math.max(largest, label);
-  return Array.from({ length: largest + 1 }, (_, index) => String(index));
+/**
+ * '0' up to the largest label. Labels past `kMostNumberedClasses` are refused
+ * first: one stray label of a billion would otherwise ask for a billion classes.
+ */
+function defaultClassNames(source: string, labels: Int32Array): string[] {
+  let largest = 0;
+  labels.forEach((label, index) => {
+    if (label > labels[largest]) largest = index;
+  });
+  const most = labels.length === 0 ? -1 : labels[largest];
+  if (most >= kMostNumberedClasses) {
+    throw new DatasetError(
+      source,
+      `image ${largest} of ${source} has label ${most}; without classNames the classes are ` +
+        `numbered 0 to the largest label, and at most ${kMostNumberedClasses} are allowed; ` +
+        `fix the label, or pass classNames`,
+    );
+  }
+  return Array.from({ length: most + 1 }, (_, index) => String(index));
 }
 
 function isFloatArray(values: unknown): boolean {

@@ -76,9 +76,10 @@ export function checkDataset(dataset: Dataset, role: 'train' | 'test' = 'test'):
       const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
       throw new DatasetError(
         source,
-        `${source} has no training images of class${missing.length > 1 ? 'es' : ''} ` +
+        hint +
+          `${source} has no training images of class${missing.length > 1 ? 'es' : ''} ` +
           `${listed}${more}, out of ${classes}; add images of every class, or remove the ` +
-          `class from the class list${hint}`,
+          `class from the class list`,
       );
     }
   }
@@ -103,8 +104,12 @@ function checkFields(dataset: Dataset): void {
     throw wrong('labels', 'an Int32Array of class indices', dataset.labels);
   }
   const names = dataset.classNames;
-  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string')) {
-    throw wrong('classNames', 'an array of strings, one per class', names);
+  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || name === '')) {
+    throw new DatasetError(
+      source,
+      `${source}: classNames is ${shown(names)}; expected an array of non-empty strings, one ` +
+        `per class`,
+    );
   }
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
   if (repeated !== undefined) {
@@ -129,9 +134,9 @@ function numberedClassHint(dataset: Dataset, missing: number): string {
     if (label > dataset.labels[largest]) largest = index;
   });
   return (
-    `. The classes are numbered 0 to the largest label, ${dataset.labels[largest]} (image ` +
-    `${largest}); if that label is a mistake, or the labels come from the wrong column (see ` +
-    `--label-column), fix that first`
+    `image ${largest} of ${dataset.source} has label ${dataset.labels[largest]}, and the ` +
+    `classes are numbered 0 to the largest label; if that label is a mistake, or the labels ` +
+    `come from the wrong column (see --label-column), fix that first. `
   );
 }
 

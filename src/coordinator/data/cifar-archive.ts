@@ -7,12 +7,17 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar';
 import { DatasetError } from '../../shared/errors.js';
 import { writeCacheManifest } from './cache-manifest.js';
 import { kCifarFiles, missingCifarFiles } from './cifar-binary.js';
-import { compareCodePoints, describe, errorCode, removeEmptyDirectories } from './common.js';
+import {
+  compareCodePoints,
+  describe,
+  errorCode,
+  gunzipPrefix,
+  removeEmptyDirectories,
+} from './common.js';
 import { CacheFolderError, createCacheFolder } from './download.js';
 import { describeBytes } from './saved-text.js';
 import { kCifarFolder } from './source-kind.js';
@@ -126,7 +131,7 @@ async function checkArchiveHead(archive: string): Promise<void> {
     );
   }
   const gzipped = head[0] === 0x1f && head[1] === 0x8b;
-  const inner = gzipped ? gunzipHead(head) : head;
+  const inner = gzipped ? gunzipPrefix(head) : head;
   const magic = inner.subarray(kTarMagicOffset, kTarMagicOffset + 5).toString('latin1');
   if (magic === 'ustar') return;
   // a gzip stream whose first block is too short to reach the tar magic is left to node-tar
@@ -138,17 +143,6 @@ async function checkArchiveHead(archive: string): Promise<void> {
       `archive (cifar-10-binary.tar.gz) or a plain tar, so download the binary version ` +
       `from https://www.cs.toronto.edu/~kriz/cifar.html again`,
   );
-}
-
-/** What a partial gzip stream gives; empty when it is damaged. */
-function gunzipHead(head: Buffer): Buffer {
-  try {
-    return gunzipSync(head, {
-      finishFlush: 2 /* Z_SYNC_FLUSH: keep what a partial stream gives */,
-    });
-  } catch {
-    return Buffer.alloc(0);
-  }
 }
 
 /** At most five of `entries`, for a message about what a folder holds. */

@@ -5,6 +5,7 @@ import type { Stats } from 'node:fs';
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 
 /** `$SYNCGRAD_CACHE_DIR`, else `$XDG_CACHE_HOME/syncgrad`, else `~/.cache/syncgrad`. */
 export function defaultCacheDir(): string {
@@ -145,4 +146,25 @@ export function compareCodePoints(left: string, right: string): number {
 function codePointRank(unit: number): number {
   if (unit < 0xd800) return unit;
   return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/**
+ * Compressed bytes given to `gunzipPrefix`. Deflate expands at most about
+ * 1,032 to 1, so this bounds what sniffing a gzipped file unpacks to near 1 MB,
+ * while any header syncgrad looks for lies in the first few hundred bytes.
+ */
+const kPrefixBytes = 1024;
+
+/**
+ * What the start of a gzip stream unpacks to, for recognizing a file without
+ * unpacking it whole; empty when the start is damaged.
+ */
+export function gunzipPrefix(packed: Uint8Array): Buffer {
+  try {
+    return gunzipSync(packed.subarray(0, kPrefixBytes), {
+      finishFlush: zlibConstants.Z_SYNC_FLUSH, // keep what a partial stream gives
+    });
+  } catch {
+    return Buffer.alloc(0);
+  }
 }

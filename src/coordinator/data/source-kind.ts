@@ -4,10 +4,9 @@
 // batches (a folder or the official archive) or a folder of class subfolders.
 import { open, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 
 import { DatasetError } from '../../shared/errors.js';
-import { describe } from './common.js';
+import { describe, gunzipPrefix } from './common.js';
 
 /** Every kind of dataset `--dataset` takes, for messages that list them. */
 export const kDatasetKinds =
@@ -70,13 +69,8 @@ async function readHead(path: string): Promise<Buffer> {
     const { bytesRead } = await handle.read(buffer, 0, kSniffBytes, 0);
     const head = buffer.subarray(0, bytesRead);
     if (head[0] !== 0x1f || head[1] !== 0x8b) return head;
-    try {
-      return gunzipSync(head, {
-        finishFlush: 2 /* Z_SYNC_FLUSH: keep what a partial stream gives */,
-      });
-    } catch {
-      return head;
-    }
+    const unpacked = gunzipPrefix(head);
+    return unpacked.length > 0 ? unpacked : head;
   } catch (error) {
     throw new DatasetError(path, `cannot read ${path} (${describe(error)}); check its permissions`);
   } finally {
