@@ -243,3 +243,20 @@ test('a small gzipped IDX file that inflates far past its header is stopped earl
   const stopped = Number(/unpacking stopped after (\d+)/.exec(error.message)?.[1]);
   assert.ok(stopped < 2 ** 20, `unpacked ${stopped} bytes of 50 MB`);
 });
+
+test('a manifest listing one image twice, and a CSV with two label columns, are refused', async (t) => {
+  const root = await temporaryFolder(t);
+  await writeClassFolders(join(root, 'photos'), { a: 1, b: 1 });
+  const manifest = join(root, 'photos', 'list.csv');
+  await writeFile(manifest, 'path,label\na/0.png,a\nb/0.png,b\na/0.png,b\n');
+  const csv = join(root, 'twice.csv');
+  await writeFile(csv, 'label,p0,Label\n0,1,1\n1,2,0\n');
+
+  const listedTwice = await datasetError(
+    loadDataset({ dataset: manifest, cacheDir: join(root, 'c') }),
+  );
+  const twoLabels = await optionError(loadDataset({ dataset: csv }));
+
+  assert.match(listedTwice.message, /line 4: a\/0\.png is listed again \(first on line 2\)/);
+  assert.match(twoLabels.message, /has two columns named label \(columns 0 and 2/);
+});

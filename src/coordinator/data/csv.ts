@@ -157,6 +157,14 @@ function labelColumnOf(
 ): number {
   if (chosen === undefined) {
     const named = header?.findIndex((cell) => cell.toLowerCase() === 'label') ?? -1;
+    const again = header?.findIndex((cell, i) => i > named && cell.toLowerCase() === 'label');
+    if (named >= 0 && again !== undefined && again >= 0) {
+      throw new OptionError(
+        'label-column',
+        `${path} has two columns named label (columns ${named} and ${again}, counted from 0); ` +
+          `expected one, so pass --label-column with the number of the label column`,
+      );
+    }
     return named >= 0 ? named : 0;
   }
   const wanted = String(chosen).trim();

@@ -58,6 +58,7 @@ export function listManifest(path: string, role: '--dataset' | '--test'): ImageL
   const hash = createHash('sha256').update(`${manifest}\n`);
   const files: string[] = [];
   const labelTexts: string[] = [];
+  const firstLine = new Map<string, number>();
   for (const { record, info } of dataRows) {
     const where = `manifest ${manifest}, line ${info.lines}`;
     const listed = record[pathColumn] ?? '';
@@ -77,6 +78,16 @@ export function listManifest(path: string, role: '--dataset' | '--test'): ImageL
       );
     }
     const file = isAbsolute(listed) ? listed : resolve(folder, listed);
+    // one image listed twice would weigh double, or carry two labels
+    const earlier = firstLine.get(file);
+    if (earlier !== undefined) {
+      throw new DatasetError(
+        manifest,
+        `${where}: ${listed} is listed again (first on line ${earlier}); expected each image ` +
+          `once, so remove one of the lines`,
+      );
+    }
+    firstLine.set(file, info.lines);
     const { size, mtimeMs } = statListed(file, listed, manifest, where);
     hash.update(`${file}\t${label}\t${size}\t${mtimeMs}\n`);
     files.push(file);
