@@ -36,6 +36,11 @@ export interface EpochRecord {
   samplesPerSecond: number;
   /** Where the epoch's steps spent their time. */
   stepTime: StepTime;
+  /**
+   * Tensors the workers' engines hold at the end of the epoch, summed: the
+   * same number every epoch when nothing leaks (zero for the onnx engine).
+   */
+  liveTensors: number;
 }
 
 /**

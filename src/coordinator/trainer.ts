@@ -10,6 +10,7 @@ import {
   kStatsComputeMilliseconds,
   kStatsCorrect,
   kStatsGatherMilliseconds,
+  kStatsLiveTensors,
   kStatsLossSum,
   kStatsSlotsPerWorker,
   kStatsUpdateMilliseconds,
@@ -168,6 +169,7 @@ async function runEpochs(
         seconds,
         samplesPerSecond: samples / seconds,
         stepTime: epochStepTime(new Float64Array(session.stats), settings.workers, steps, seconds),
+        liveTensors: liveTensors(new Float64Array(session.stats), settings.workers),
       };
       history.push(record);
       settings.onEpoch?.(record);
@@ -243,6 +245,14 @@ function epochStepTime(
   const inWorkers = Object.values(time).reduce((sum, value) => sum + value, 0);
   time.overheadMilliseconds = Math.max(0, (seconds * 1000) / steps - inWorkers);
   return time;
+}
+
+function liveTensors(stats: Float64Array, workers: number): number {
+  let sum = 0;
+  for (let worker = 0; worker < workers; worker++) {
+    sum += stats[worker * kStatsSlotsPerWorker + kStatsLiveTensors];
+  }
+  return sum;
 }
 
 /** The mean step time over `records`, each epoch weighted by its steps. */

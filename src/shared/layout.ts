@@ -155,4 +155,6 @@ export const kStatsComputeMilliseconds = 3;
 export const kStatsWaitMilliseconds = 4;
 export const kStatsAllReduceMilliseconds = 5;
 export const kStatsUpdateMilliseconds = 6;
-export const kStatsSlotsPerWorker = 7;
+/** Tensors the worker's engine holds after its last task, a leak check (zero for onnx). */
+export const kStatsLiveTensors = 7;
+export const kStatsSlotsPerWorker = 8;

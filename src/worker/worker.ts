@@ -9,6 +9,7 @@ import {
   kStatsComputeMilliseconds,
   kStatsCorrect,
   kStatsGatherMilliseconds,
+  kStatsLiveTensors,
   kStatsLossSum,
   kStatsUpdateMilliseconds,
   kStatsWaitMilliseconds,
@@ -202,6 +203,7 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
       copyMilliseconds + (reduced - arrived) + (performance.now() - updated);
     stats[statsBase + kStatsUpdateMilliseconds] += updated - reduced;
   }
+  stats[statsBase + kStatsLiveTensors] = views.engine.liveTensors();
   return { lossSums, correct };
 }
 
