@@ -2,6 +2,8 @@
 // The syncgrad command line: `syncgrad train`, `syncgrad eval` and `syncgrad bench`.
 
 import * as tf from '@tensorflow/tfjs';
+import { dirname } from 'node:path';
+
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
@@ -58,15 +60,27 @@ const readFlags = {
   },
 } as const;
 
+/** The conventional exit status of the signal that stopped the run: 130 SIGINT, 143 SIGTERM. */
+let stopSignal = 130;
+
 async function main(): Promise<void> {
   // the CLI picks its backends itself: no advice banners from TensorFlow.js
   tf.env().set('PROD', true);
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
-    controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
+  // the first Ctrl-C (or SIGTERM) stops after a whole step, with a checkpoint
+  // when there is a checkpoint folder; a second one quits at once, which
+  // cannot damage a checkpoint, since each is written atomically
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      stopSignal = status;
+      process.stderr.write(`\nstopping after the current step (${signal} again to quit at once)\n`);
+      controller.abort();
+      process.once(signal, () => process.exit(status));
+    });
+  }
 
   await yargs(hideBin(process.argv))
     .scriptName('syncgrad')
@@ -142,6 +156,33 @@ async function main(): Promise<void> {
             describe:
               `TensorFlow.js backend of the tfjs engine: ${kBackends.join(', ')} ` +
               `[default: wasm; giving one selects --engine tfjs]`,
+          })
+          .option('checkpoint-dir', {
+            type: 'string',
+            describe: 'Write checkpoints into this folder [default: the --resume folder]',
+          })
+          .option('checkpoint-every', {
+            type: 'string',
+            describe: 'Checkpoint every N steps (500) or epochs (1epoch) [default: 1epoch]',
+          })
+          .option('keep-checkpoints', {
+            type: 'string',
+            default: '3',
+            describe: 'Checkpoints kept, newest first',
+          })
+          .option('resume', {
+            type: 'string',
+            describe: 'Continue from the newest intact checkpoint in this folder',
+          })
+          .option('on-nonfinite', {
+            type: 'string',
+            default: 'stop',
+            describe: 'At a step whose loss is not finite: stop, or skip its update',
+          })
+          .option('on-checkpoint-failure', {
+            type: 'string',
+            default: 'stop',
+            describe: 'When a checkpoint cannot be written: stop, or continue without it',
           })
           .options(readFlags)
           .options(dataFlags),
@@ -278,8 +319,14 @@ main().then(
   (error: unknown) => {
     if (error instanceof TrainingAbortedError) {
       const what = process.argv[2] === 'bench' ? 'the benchmark' : 'training';
-      process.stderr.write(`syncgrad: ${what} stopped before the end; nothing was saved.\n`);
-      process.exit(130);
+      process.stderr.write(
+        error.checkpoint
+          ? `syncgrad: ${what} stopped; checkpoint ${error.checkpoint}. Resume with the same ` +
+              `command and --resume ${dirname(error.checkpoint)}\n`
+          : `syncgrad: ${what} stopped before the end; nothing was saved (pass ` +
+              `--checkpoint-dir to keep progress).\n`,
+      );
+      process.exit(stopSignal);
     }
     if (error instanceof SyncgradError) {
       process.stderr.write(`syncgrad: ${error.message}\n`);

@@ -20,7 +20,7 @@ import type { EvaluationReport } from './metrics.js';
 import { loadModel, saveModel } from './model-io.js';
 import type { DataSummary, SetSummary } from './prepare-data.js';
 import { checkHiddenSizes, resolveOptions } from './options.js';
-import type { EngineChoice, TrainOptions } from './options.js';
+import type { CheckpointInterval, EngineChoice, TrainOptions } from './options.js';
 import { train } from './trainer.js';
 import { plural } from './words.js';
 
@@ -53,6 +53,12 @@ export interface TrainFlags extends ReadFlags {
   out?: string;
   engine?: string;
   backend?: string;
+  checkpointDir?: string;
+  checkpointEvery?: string;
+  keepCheckpoints: string;
+  resume?: string;
+  onNonfinite: string;
+  onCheckpointFailure: string;
   json: boolean;
 }
 
@@ -89,6 +95,21 @@ function readOptions(flags: ReadFlags & { testLabels?: string }): ReadOptions {
   };
 }
 
+/** `--checkpoint-every 500` (steps) or `2epochs` / `1epoch` / `1e`. */
+function intervalFlag(text: string | undefined): CheckpointInterval | undefined {
+  if (text === undefined) return undefined;
+  const match = /^\s*(\d+)\s*(steps?|e|epochs?)?\s*$/i.exec(text);
+  if (!match || Number(match[1]) < 1) {
+    throw new OptionError(
+      'checkpoint-every',
+      `--checkpoint-every must be a number of steps (500) or of epochs (1epoch, 2epochs), ` +
+        `got '${text}'`,
+    );
+  }
+  const count = Number(match[1]);
+  return match[2] && /^e/i.test(match[2]) ? { epochs: count } : { steps: count };
+}
+
 function hiddenFlag(text: string): number[] {
   const sizes = text.trim() === '' ? [] : text.split(',').map((part) => Number(part.trim()));
   checkHiddenSizes(sizes, text);
@@ -119,6 +140,12 @@ export async function trainCommand(flags: TrainFlags, signal: AbortSignal): Prom
     validationSplit: numberFlag('validation-split', flags.validationSplit),
     engine: flags.engine as EngineChoice | undefined,
     backend: flags.backend as BackendName | undefined,
+    checkpointDir: flags.checkpointDir,
+    checkpointEvery: intervalFlag(flags.checkpointEvery),
+    keepCheckpoints: numberFlag('keep-checkpoints', flags.keepCheckpoints),
+    resume: flags.resume,
+    onNonFinite: flags.onNonfinite as 'stop' | 'skip',
+    onCheckpointFailure: flags.onCheckpointFailure as 'stop' | 'continue',
     signal,
     onLoadProgress: createProgressPrinter(process.stderr),
     onNotice: (message) => process.stderr.write(`syncgrad: ${message}\n`),

@@ -115,8 +115,35 @@ export interface TrainOptions extends ReadOptions {
   engine?: EngineChoice;
   /** TensorFlow.js backend of the tfjs engine. Default 'wasm'. */
   backend?: BackendName;
-  /** Aborting stops training after the step in progress. */
+  /**
+   * Aborting stops training within about a quarter of a second, after a
+   * whole step; with `checkpointDir` a checkpoint is written first, and the
+   * TrainingAbortedError names it.
+   */
   signal?: AbortSignal;
+  /**
+   * Folder for checkpoints: parameters, optimizer state, position and history,
+   * written atomically with a SHA-256. Default: none (or `resume`'s folder).
+   */
+  checkpointDir?: string;
+  /** How often to checkpoint: `{ steps: n }` or `{ epochs: n }`. Default `{ epochs: 1 }`. */
+  checkpointEvery?: CheckpointInterval;
+  /** Checkpoints kept, newest first; older ones are removed. Default 3. */
+  keepCheckpoints?: number;
+  /**
+   * A checkpoint folder to continue from: its newest intact checkpoint. The
+   * run must have the same model, optimizer, batch size, seed, validation
+   * split and data; workers and engine may differ. Default: none.
+   */
+  resume?: string;
+  /** At a step whose loss is not finite: 'stop' training, or 'skip' its update. Default 'stop'. */
+  onNonFinite?: 'stop' | 'skip';
+  /**
+   * When a checkpoint cannot be written (disk full, no permission): 'stop'
+   * training, or 'continue' with a notice. Earlier checkpoints are never
+   * damaged either way. Default 'stop'.
+   */
+  onCheckpointFailure?: 'stop' | 'continue';
   onEpoch?: (record: EpochRecord) => void;
   onProgress?: (progress: StepProgress) => void;
   onLoadProgress?: (event: LoadProgress) => void;
@@ -126,8 +153,13 @@ export interface TrainOptions extends ReadOptions {
   onData?: (data: DataSummary) => void;
 }
 
+/** Every `steps` updates, or at the end of every `epochs` epochs. */
+export type CheckpointInterval = { steps: number } | { epochs: number };
+
 type OptionalKeys =
   | keyof ReadOptions
+  | 'checkpointDir'
+  | 'resume'
   | 'test'
   | 'dataDir'
   | 'cacheDir'
@@ -145,6 +177,30 @@ export type ResolvedOptions = Required<
     maxSteps: number;
     validationSplit: number | undefined;
   };
+
+/** The checks of the checkpoint options, naming their flags. */
+function checkCheckpointOptions(resolved: ResolvedOptions): void {
+  const every = resolved.checkpointEvery as Partial<{ steps: number; epochs: number }>;
+  const count = every?.steps ?? every?.epochs;
+  if (typeof every !== 'object' || every === null || !Number.isInteger(count) || count! < 1) {
+    throw new OptionError(
+      'checkpoint-every',
+      `--checkpoint-every must be a whole number of steps (500) or of epochs (1epoch, 2epochs), ` +
+        `got ${JSON.stringify(resolved.checkpointEvery)}`,
+    );
+  }
+  wholeNumber('keep-checkpoints', resolved.keepCheckpoints, 1, 'Use --keep-checkpoints 3.');
+  oneOf('on-nonfinite', resolved.onNonFinite, ['stop', 'skip']);
+  oneOf('on-checkpoint-failure', resolved.onCheckpointFailure, ['stop', 'continue']);
+  for (const [flag, value] of [
+    ['checkpoint-dir', resolved.checkpointDir],
+    ['resume', resolved.resume],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
+      throw new OptionError(flag, `--${flag} needs a folder name, got ${JSON.stringify(value)}.`);
+    }
+  }
+}
 
 export type EngineChoice = EngineName | 'auto';
 
@@ -174,7 +230,13 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
         ? 'tfjs'
         : (options.engine ?? 'auto'),
     backend: options.backend ?? 'wasm',
+    checkpointDir: options.checkpointDir ?? options.resume,
+    checkpointEvery: options.checkpointEvery ?? { epochs: 1 },
+    keepCheckpoints: options.keepCheckpoints ?? 3,
+    onNonFinite: options.onNonFinite ?? 'stop',
+    onCheckpointFailure: options.onCheckpointFailure ?? 'stop',
   };
+  checkCheckpointOptions(resolved);
 
   wholeNumber(
     'workers',

@@ -98,6 +98,8 @@ export class WorkerPool {
     fromStep: number,
     toStep: number,
     updatesBefore: number,
+    attempt = 0,
+    onNonFinite: 'stop' | 'skip' = 'stop',
   ): Promise<TrainStepsResult[]> {
     const control = new Int32Array(session.control);
     const tasks = Array.from({ length: this.workers }, (_, rank) =>
@@ -112,6 +114,8 @@ export class WorkerPool {
           fromStep,
           toStep,
           updatesBefore,
+          attempt,
+          onNonFinite,
         })
         .catch((error: unknown) => {
           requestStop(control, 2);
@@ -148,6 +152,14 @@ export class WorkerPool {
       correct: parts.reduce((sum, part) => sum + part.correct, 0),
       predictions,
     };
+  }
+
+  /**
+   * Terminates one worker thread from outside, as a crash would; its task
+   * fails and Piscina starts a fresh thread in its place.
+   */
+  async terminateOne(): Promise<void> {
+    await this.pool.threads[0]?.terminate();
   }
 
   async close(): Promise<void> {

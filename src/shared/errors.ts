@@ -50,6 +50,9 @@ export class ModelFileError extends SyncgradError {
 /** A training run was stopped through its AbortSignal. */
 export class TrainingAbortedError extends SyncgradError {
   override name = 'TrainingAbortedError';
+
+  /** The checkpoint written as training stopped, when a checkpoint folder was given. */
+  checkpoint?: string;
 }
 
 /** The requested compute backend cannot run in worker threads on this machine. */
@@ -60,4 +63,19 @@ export class BackendError extends SyncgradError {
 /** The requested gradient engine cannot load in worker threads on this machine. */
 export class EngineError extends SyncgradError {
   override name = 'EngineError';
+}
+
+/**
+ * Training stopped because a step cannot be completed: a worker failed at it
+ * again and again, or its loss was not finite. `step` is the update number.
+ */
+export class TrainingFailedError extends SyncgradError {
+  override name = 'TrainingFailedError';
+
+  constructor(
+    readonly step: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }

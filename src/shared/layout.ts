@@ -137,7 +137,13 @@ export const kBarrierGeneration = 1;
 export const kStopRequest = 2;
 /** Steps of the current epoch completed (parameters updated), for progress. */
 export const kStepsDone = 3;
-export const kControlSlots = 4;
+/**
+ * The update number of a step whose loss was not finite, set by the worker
+ * that saw it before the first barrier, so every worker reads the same value
+ * after it and all skip (or stop at) that step together; 0 when none.
+ */
+export const kNonFiniteStep = 4;
+export const kControlSlots = 5;
 
 /**
  * Live statistics of the current epoch, one Float64Array of slots per worker,

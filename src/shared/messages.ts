@@ -91,6 +91,10 @@ export interface TrainTask extends TaskBase {
   toStep: number;
   /** Updates applied before `fromStep`, over all epochs: Adam's step counter. */
   updatesBefore: number;
+  /** 0 the first time these steps run, then 1, 2, ... when they are recomputed after a failure. */
+  attempt: number;
+  /** What to do at a step whose loss is not finite: skip its update, or stop before it. */
+  onNonFinite: 'stop' | 'skip';
 }
 
 export interface TrainStepsResult {
@@ -98,6 +102,10 @@ export interface TrainStepsResult {
   lossSums: Float64Array;
   /** Samples this worker predicted correctly, per step. */
   correct: Float64Array;
+  /** Update numbers of steps skipped for a non-finite loss. */
+  skipped: number[];
+  /** The update number the phase stopped before, for a non-finite loss; 0 when it ran to the end. */
+  stoppedAt: number;
 }
 
 /** Forward pass over samples `[start, end)` of a shared sample set. */

@@ -14,6 +14,7 @@ import {
   kStatsUpdateMilliseconds,
   kStatsWaitMilliseconds,
   kStatsSlotsPerWorker,
+  kNonFiniteStep,
   kStepsDone,
   modelMemoryLayout,
   parameterLayout,
@@ -41,6 +42,8 @@ import {
   slotView,
 } from '../shared/optimizers.js';
 import type { ModelMemory } from '../shared/optimizers.js';
+import { injectedFault } from '../shared/faults.js';
+import type { Fault } from '../shared/faults.js';
 import { arriveAndWait } from './barrier.js';
 import type { GradientEngine, ShardRows } from './engine.js';
 
@@ -151,11 +154,16 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
   const steps = task.toStep - task.fromStep;
   const lossSums = new Float64Array(steps);
   const correct = new Float64Array(steps);
+  const skipped: number[] = [];
+  let stoppedAt = 0;
+  const fault = faultFor(task);
 
   const statsBase = rank * kStatsSlotsPerWorker;
   for (let index = 0; index < steps; index++) {
     const step = task.fromStep + index;
+    const update = task.updatesBefore + index + 1;
     const started = performance.now();
+    if (fault?.step === update) injectFault(fault.kind);
 
     // gather this worker's shard of the global batch
     const batchStart = step * globalBatch;
@@ -174,6 +182,11 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     let copyMilliseconds = 0;
     if (rows.count > 0) {
       const loss = await views.engine.gradients(rows, parameters, slot);
+      if (fault?.kind === 'nonfinite' && fault.step === update) loss.lossSum = Number.NaN;
+      // a non-finite loss is flagged before the barrier, so every worker sees it after
+      if (!Number.isFinite(loss.lossSum)) {
+        Atomics.compareExchange(control, kNonFiniteStep, 0, update);
+      }
       lossSums[index] = loss.lossSum;
       correct[index] = loss.correct;
       copyMilliseconds = loss.copyMilliseconds;
@@ -189,9 +202,20 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     // optimizer to it; nobody reads parameters until every range is done
     arriveAndWait(control, workers);
     const arrived = performance.now();
-    reduceGradients(model, rank, ownStart, ownEnd, 1 / batchSize);
+    const nonFinite = Atomics.load(control, kNonFiniteStep) === update;
+    if (nonFinite && task.onNonFinite === 'stop') {
+      stoppedAt = update;
+      break;
+    }
+    if (!nonFinite) {
+      reduceGradients(model, rank, ownStart, ownEnd, 1 / batchSize);
+    }
     const reduced = performance.now();
-    applyUpdate(session.optimizer, task.updatesBefore + index + 1, model, rank, ownStart, ownEnd);
+    if (!nonFinite) {
+      applyUpdate(session.optimizer, update, model, rank, ownStart, ownEnd);
+    } else {
+      skipped.push(update);
+    }
     const updated = performance.now();
     arriveAndWait(control, workers);
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
@@ -204,7 +228,23 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     stats[statsBase + kStatsUpdateMilliseconds] += updated - reduced;
   }
   stats[statsBase + kStatsLiveTensors] = views.engine.liveTensors();
-  return { lossSums, correct };
+  return { lossSums, correct, skipped, stoppedAt };
+}
+
+/** The test-only fault this task injects, if any: on its first run, or on every run with `!`. */
+function faultFor(task: TrainTask): Fault | undefined {
+  const fault = injectedFault();
+  if (fault === undefined || fault.kind === 'kill' || fault.kind.startsWith('checkpoint')) {
+    return undefined;
+  }
+  // one worker misbehaves: the last rank, so a one-worker run is hit too
+  if (task.rank !== task.session.workers - 1) return undefined;
+  return task.attempt === 0 || fault.repeated ? fault : undefined;
+}
+
+function injectFault(kind: Fault['kind']): void {
+  if (kind === 'throw') throw new Error('injected fault: a worker threw (SYNCGRAD_TEST_FAULT)');
+  if (kind === 'exit') process.exit(3);
 }
 
 /**

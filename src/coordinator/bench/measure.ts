@@ -11,7 +11,8 @@ import type { EngineName } from '../../shared/messages.js';
 import { resolveOptions } from '../options.js';
 import { WorkerPool } from '../pool.js';
 import { startPool } from '../start-pool.js';
-import { stepTimeOfEpochs, train } from '../trainer.js';
+import { stepTimeOfEpochs } from '../epoch-report.js';
+import { train } from '../trainer.js';
 import type { BenchRow, StepBreakdown } from './types.js';
 
 /** Floating-point operations of one sample's forward and backward pass. */

@@ -1,0 +1,132 @@
+// One training phase (a run of steps inside an epoch) on the pool, made to
+// survive a worker that throws, exits or is killed: the model bytes are
+// snapshot before the phase, and after a failure they are restored and the
+// phase recomputed, so the run ends exactly as if nothing had happened.
+
+import { TrainingFailedError } from '../shared/errors.js';
+import {
+  kBarrierArrivals,
+  kNonFiniteStep,
+  kStepsDone,
+  kStopRequest,
+  modelMemoryLayout,
+  parameterLayout,
+} from '../shared/layout.js';
+import type { SessionMemory, TrainStepsResult } from '../shared/messages.js';
+import { optimizerStateSize } from '../shared/optimizers.js';
+import { injectedFault } from '../shared/faults.js';
+import type { WorkerPool } from './pool.js';
+
+/** Attempts of one phase before the run stops: the first and two recomputations. */
+export const kAttempts = 3;
+
+/** The bytes of the model block that make a run's state: parameters and optimizer state. */
+export function modelBytes(session: SessionMemory): Uint8Array {
+  const layout = modelMemoryLayout(
+    parameterLayout(session.shape),
+    optimizerStateSize(session.optimizer),
+    session.workers,
+  );
+  return new Uint8Array(session.model.buffer, 0, layout.gradientsByteOffset);
+}
+
+export interface PhaseRequest {
+  session: SessionMemory;
+  globalBatch: number;
+  fromStep: number;
+  toStep: number;
+  /** Updates applied before the phase; step `fromStep` is update `updatesBefore + 1`. */
+  updatesBefore: number;
+  onNonFinite: 'stop' | 'skip';
+  onNotice?: (message: string) => void;
+}
+
+/**
+ * Runs a phase, recomputing it from the snapshot when a worker fails; after
+ * `kAttempts` failures the model is left as it was before the phase and a
+ * TrainingFailedError says which step failed and why.
+ */
+export async function runPhase(
+  pool: WorkerPool,
+  request: PhaseRequest,
+): Promise<TrainStepsResult[]> {
+  const { session, fromStep, updatesBefore } = request;
+  const control = new Int32Array(session.control);
+  const model = modelBytes(session);
+  const snapshot = model.slice();
+  const stats = new Float64Array(session.stats);
+  const statsSnapshot = stats.slice();
+
+  for (let attempt = 0; ; attempt++) {
+    const stopKill = scheduleKill(pool, control, request, attempt);
+    try {
+      return await pool.trainSteps(
+        session,
+        request.globalBatch,
+        fromStep,
+        request.toStep,
+        updatesBefore,
+        attempt,
+        request.onNonFinite,
+      );
+    } catch (error) {
+      // an abort is not a failure, and neither is an error the engine raised on purpose
+      if (Atomics.load(control, kStopRequest) === 1) throw error;
+      const failedStep =
+        updatesBefore + Math.max(0, Atomics.load(control, kStepsDone) - fromStep) + 1;
+      model.set(snapshot);
+      stats.set(statsSnapshot);
+      resetControl(control, fromStep);
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      if (attempt + 1 >= kAttempts) {
+        throw new TrainingFailedError(
+          failedStep,
+          `step ${failedStep} failed ${kAttempts} times (${reason}); the model is kept as it ` +
+            `was after step ${updatesBefore}`,
+        );
+      }
+      request.onNotice?.(
+        `a worker failed during step ${failedStep} (${reason}); recomputing steps ` +
+          `${updatesBefore + 1}-${updatesBefore + request.toStep - fromStep} from the ` +
+          `unchanged parameters`,
+      );
+    } finally {
+      stopKill();
+    }
+  }
+}
+
+/** Clears what a failed phase left in the control block, so the next attempt starts clean. */
+function resetControl(control: Int32Array, stepsDone: number): void {
+  Atomics.store(control, kStopRequest, 0);
+  Atomics.store(control, kBarrierArrivals, 0);
+  Atomics.store(control, kNonFiniteStep, 0);
+  Atomics.store(control, kStepsDone, stepsDone);
+}
+
+/**
+ * The test-only fault `worker-kill@STEP` terminates one worker thread from
+ * outside while it trains step STEP, as an out-of-memory kill or a crash of
+ * native code would; returns the function that cancels it.
+ */
+function scheduleKill(
+  pool: WorkerPool,
+  control: Int32Array,
+  request: PhaseRequest,
+  attempt: number,
+): () => void {
+  const fault = injectedFault();
+  if (fault?.kind !== 'kill' || (attempt > 0 && !fault.repeated)) return () => {};
+  const { fromStep, toStep, updatesBefore } = request;
+  if (fault.step <= updatesBefore || fault.step > updatesBefore + toStep - fromStep) {
+    return () => {};
+  }
+  const timer = setInterval(() => {
+    const current = updatesBefore + Atomics.load(control, kStepsDone) - fromStep + 1;
+    if (current >= fault.step) {
+      clearInterval(timer);
+      void pool.terminateOne();
+    }
+  }, 0);
+  return () => clearInterval(timer);
+}

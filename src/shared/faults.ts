@@ -1,0 +1,42 @@
+// The test-only fault switch, SYNCGRAD_TEST_FAULT, read by the coordinator
+// and by the workers alike: it injects a failure at a chosen step, so tests
+// can check that training survives it. Unset, it does nothing.
+//
+//   worker-throw@N   a worker throws during step N
+//   worker-exit@N    a worker thread exits during step N
+//   worker-kill@N    the coordinator terminates a worker thread during step N
+//   nonfinite@N      a worker's loss is NaN at step N
+//   checkpoint-enospc@N, checkpoint-eacces@N
+//                    the checkpoint written after update N fails (disk full,
+//                    permission denied) after part of it is written
+//   checkpoint-pause@N
+//                    the checkpoint written after update N stalls for 2 s
+//                    before its rename, saying so on stderr (to kill it there)
+//
+// A trailing `!` repeats a worker fault on every recomputation of the step.
+
+export type FaultKind =
+  | 'throw'
+  | 'exit'
+  | 'kill'
+  | 'nonfinite'
+  | 'checkpoint-enospc'
+  | 'checkpoint-eacces'
+  | 'checkpoint-pause';
+
+export interface Fault {
+  kind: FaultKind;
+  step: number;
+  repeated: boolean;
+}
+
+const kPattern =
+  /^(worker-throw|worker-exit|worker-kill|nonfinite|checkpoint-enospc|checkpoint-eacces|checkpoint-pause)@(\d+)(!?)$/;
+
+/** The fault the environment asks for, or undefined. */
+export function injectedFault(): Fault | undefined {
+  const match = kPattern.exec(process.env.SYNCGRAD_TEST_FAULT ?? '');
+  if (!match) return undefined;
+  const kind = match[1].replace(/^worker-/, '') as FaultKind;
+  return { kind, step: Number(match[2]), repeated: match[3] === '!' };
+}
