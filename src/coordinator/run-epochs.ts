@@ -129,6 +129,10 @@ export async function runEpochs(
     } finally {
       reporter();
     }
+    // a budget (maxSteps) that ends inside an epoch leaves a checkpoint of that
+    // point, so a later run can go on from it
+    const complete = steps === stepsPerEpoch;
+    if (!complete) await checkpoints.write(position);
 
     // the epoch's record, with the validation figures
     const validation = data.validation
@@ -153,7 +157,7 @@ export async function runEpochs(
     position.epochLossSum = position.epochCorrect = position.epochSamples = 0;
     position.epochSeconds = 0;
     settings.onEpoch?.(epochRecord);
-    if (checkpoints.dueAtEpochEnd(position, totalSteps)) {
+    if (complete && checkpoints.dueAtEpochEnd(position, totalSteps)) {
       await checkpoints.write({ ...position, epoch: position.epoch + 1, stepInEpoch: 0 });
     }
   }
