@@ -81,8 +81,19 @@ test('a non-finite loss stops the run before its update, naming the step', async
   assert.equal(failure.step, 7);
   assert.match(
     failure.message,
-    /step 7: the loss is not finite, so training stopped before its update \(after update 6\)/,
+    /step 7: the loss or a gradient is not finite, so training stopped before its update \(after update 6\)/,
   );
+});
+
+test('a non-finite gradient with a finite loss stops the run too', async () => {
+  const failure = await withFault('nonfinite-gradient@11', kSettings).then(
+    () => assert.fail('expected the run to stop'),
+    (error: unknown) => error,
+  );
+
+  assert.ok(failure instanceof TrainingFailedError, String(failure));
+  assert.equal(failure.step, 11);
+  assert.match(failure.message, /step 11: the loss or a gradient is not finite/);
 });
 
 test('with onNonFinite skip, the step is skipped and training goes on', async () => {
@@ -95,7 +106,10 @@ test('with onNonFinite skip, the step is skipped and training goes on', async ()
   });
 
   assert.equal(run.steps, (await faultFree()).steps);
-  assert.match(notices.join('\n'), /step 7: the loss is not finite; its update was skipped/);
+  assert.match(
+    notices.join('\n'),
+    /step 7: the loss or a gradient is not finite; its update was skipped/,
+  );
   assert.notEqual(run.paramsDigest, (await faultFree()).paramsDigest);
   assert.ok(Number.isFinite(run.stepLosses.at(-1)!));
 });

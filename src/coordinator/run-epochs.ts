@@ -115,7 +115,9 @@ export async function runEpochs(
         const stoppedAt = results[0]?.stoppedAt ?? 0;
         if (stoppedAt > 0) throw await checkpoints.nonFinite(position, stoppedAt);
         for (const step of results[0]?.skipped ?? []) {
-          settings.onNotice?.(`step ${step}: the loss is not finite; its update was skipped`);
+          settings.onNotice?.(
+            `step ${step}: the loss or a gradient is not finite; its update was skipped`,
+          );
         }
 
         // aim the next phase at a quarter of a second
@@ -313,7 +315,8 @@ class Checkpoints {
   async nonFinite(position: RunPosition, step: number): Promise<TrainingFailedError> {
     return new TrainingFailedError(
       step,
-      `step ${step}: the loss is not finite, so training stopped before its update (after ` +
+      `step ${step}: the loss or a gradient is not finite, so training stopped before its ` +
+        `update (after ` +
         `update ${position.updates}); lower --lr, check the data for extreme values, or pass ` +
         `--on-nonfinite skip to skip such steps` +
         (this.settings.checkpointDir

@@ -6,6 +6,8 @@
 //   worker-exit@N    a worker thread exits during step N
 //   worker-kill@N    the coordinator terminates a worker thread during step N
 //   nonfinite@N      a worker's loss is NaN at step N
+//   nonfinite-gradient@N
+//                    one of a worker's gradients is NaN at step N, its loss finite
 //   checkpoint-enospc@N, checkpoint-eacces@N
 //                    the checkpoint written after update N fails (disk full,
 //                    permission denied) after part of it is written
@@ -20,6 +22,7 @@ export type FaultKind =
   | 'exit'
   | 'kill'
   | 'nonfinite'
+  | 'nonfinite-gradient'
   | 'checkpoint-enospc'
   | 'checkpoint-eacces'
   | 'checkpoint-pause';
@@ -31,7 +34,7 @@ export interface Fault {
 }
 
 const kPattern =
-  /^(worker-throw|worker-exit|worker-kill|nonfinite|checkpoint-enospc|checkpoint-eacces|checkpoint-pause)@(\d+)(!?)$/;
+  /^(worker-throw|worker-exit|worker-kill|nonfinite-gradient|nonfinite|checkpoint-enospc|checkpoint-eacces|checkpoint-pause)@(\d+)(!?)$/;
 
 /** The fault the environment asks for, or undefined. */
 export function injectedFault(): Fault | undefined {

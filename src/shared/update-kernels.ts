@@ -13,6 +13,8 @@ export interface UpdateKernels {
     count: number,
     scale: number,
   ): void;
+  /** 1 when every float of the range is finite, else 0. */
+  allFinite(values: number, count: number): number;
   sgd(parameters: number, mean: number, count: number, rate: number): void;
   momentum(
     parameters: number,

@@ -40,6 +40,24 @@
         (local.set $offset (i32.add (local.get $offset) (i32.const 16)))
         (br $next))))
 
+;; 1 when every one of `count` floats from `values` is finite, else 0: a
+  ;; NaN or an infinity times zero is NaN, and NaN is the one value unequal to
+  ;; itself, so one multiply-add per vector and one test at the end suffice
+  (func (export "allFinite") (param $values i32) (param $count i32) (result i32)
+    (local $offset i32) (local $end i32) (local $probe v128)
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $offset) (local.get $end)))
+        (local.set $probe
+          (f32x4.add (local.get $probe)
+            (f32x4.mul
+              (v128.load (i32.add (local.get $values) (local.get $offset)))
+              (f32x4.splat (f32.const 0)))))
+        (local.set $offset (i32.add (local.get $offset) (i32.const 16)))
+        (br $next)))
+    (i32x4.all_true (f32x4.eq (local.get $probe) (local.get $probe))))
+
   ;; parameters[i] -= rate × mean[i]
   (func (export "sgd")
     (param $parameters i32) (param $mean i32) (param $count i32) (param $rate f32)

@@ -39,6 +39,7 @@ import {
   applyUpdate,
   optimizerStateSize,
   reduceGradients,
+  slotIsFinite,
   slotView,
 } from '../shared/optimizers.js';
 import type { ModelMemory } from '../shared/optimizers.js';
@@ -183,8 +184,10 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     if (rows.count > 0) {
       const loss = await views.engine.gradients(rows, parameters, slot);
       if (fault?.kind === 'nonfinite' && fault.step === update) loss.lossSum = Number.NaN;
-      // a non-finite loss is flagged before the barrier, so every worker sees it after
-      if (!Number.isFinite(loss.lossSum)) {
+      if (fault?.kind === 'nonfinite-gradient' && fault.step === update) slot[0] = Number.NaN;
+      // a non-finite loss or gradient is flagged before the barrier, so every
+      // worker sees it after the barrier and all skip or stop together
+      if (!Number.isFinite(loss.lossSum) || !slotIsFinite(model, rank)) {
         Atomics.compareExchange(control, kNonFiniteStep, 0, update);
       }
       lossSums[index] = loss.lossSum;
