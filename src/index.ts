@@ -4,6 +4,7 @@ export { train } from './coordinator/trainer.js';
 export type { TrainedModel, TrainingSummary } from './coordinator/trainer.js';
 export { trainInWorker } from './coordinator/background.js';
 export type {
+  CheckpointInterval,
   EngineChoice,
   EpochRecord,
   StepProgress,
@@ -46,4 +47,5 @@ export {
   OptionError,
   SyncgradError,
   TrainingAbortedError,
+  TrainingFailedError,
 } from './shared/errors.js';

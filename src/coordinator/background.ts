@@ -71,6 +71,8 @@ function reviveError(error: unknown): unknown {
     ModelFileError: errors.ModelFileError,
     TrainingAbortedError: errors.TrainingAbortedError,
     BackendError: errors.BackendError,
+    EngineError: errors.EngineError,
+    TrainingFailedError: errors.TrainingFailedError,
     SyncgradError: errors.SyncgradError,
   };
   const revived = classes[error.name];
