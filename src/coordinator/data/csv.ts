@@ -188,7 +188,7 @@ function labelColumnOf(
 
 /** The header's names, quoted; past the first dozen, a count of the rest. */
 function listColumns(header: string[]): string {
-  const shown = header.slice(0, 12).map((cell) => `'${cell}'`);
+  const shown = header.slice(0, 12).map(quotedCell);
   const rest = header.length - shown.length;
   return rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
 }
@@ -205,10 +205,19 @@ function cellError(
   text: string,
   expected: string,
 ): DatasetError {
-  const name = header ? ` ('${header[column]}')` : '';
+  const name = header ? ` (${quotedCell(header[column])})` : '';
   return new DatasetError(
     path,
     `${path}, line ${line}, column ${column + 1}${name}: expected ${expected}, found ` +
-      `'${text}'; fix that cell or remove the row`,
+      `${quotedCell(text)}; fix that cell or remove the row`,
   );
+}
+
+/**
+ * A cell as messages quote it: in single quotes, or as a JSON string when it
+ * holds line breaks or other control characters, so the message stays on one
+ * line and shows them.
+ */
+function quotedCell(text: string): string {
+  return /[\u0000-\u001f\u007f]/.test(text) ? JSON.stringify(text) : `'${text}'`;
 }

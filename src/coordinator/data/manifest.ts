@@ -77,6 +77,17 @@ export function listManifest(path: string, role: '--dataset' | '--test'): ImageL
           `column ${labelColumn + 1}, so fill it in or remove the line`,
       );
     }
+    // no path or class name holds a line break: such a cell comes from mixed line endings
+    // (csv-parse splits rows at the first kind it meets) or from a quote left open
+    const broken = [listed, label].find((cell) => /[\r\n]/.test(cell));
+    if (broken !== undefined) {
+      throw new DatasetError(
+        manifest,
+        `${where}: the cell ${JSON.stringify(broken)} holds a line break; expected an image ` +
+          `path and a label on each line, so save the manifest with one kind of line ending ` +
+          `(LF or CRLF) throughout and close every quote on the line it opens`,
+      );
+    }
     const file = isAbsolute(listed) ? listed : resolve(folder, listed);
     // one image listed twice would weigh double, or carry two labels
     const earlier = firstLine.get(file);
