@@ -199,3 +199,24 @@ test('with --on-checkpoint-failure continue, a failed write is reported and trai
   assert.match(run.stderr, /after update 200 \(ENOSPC.*training goes on/);
   assert.equal(lastJsonLine(run.stdout).paramsDigest, await uninterruptedDigest(rows));
 });
+
+test('a second Ctrl-C during a checkpoint write quits at once and leaves the earlier ones whole', async (t) => {
+  const rows = await dataset();
+  const folder = join(await temporaryFolder(t), 'checkpoints');
+  const args = trainArgs(rows, '--checkpoint-dir', folder, '--checkpoint-every', '100');
+  const run = start(args, { SYNCGRAD_TEST_FAULT: 'checkpoint-pause@300' });
+
+  await run.printed(/checkpoint write paused before its rename/);
+  run.signal('SIGINT');
+  await run.printed(/SIGINT again to quit at once/);
+  run.signal('SIGINT');
+  const stopped = await run.stopped;
+
+  assert.equal(stopped.status, 130);
+  // the paused write never reached its rename; the two before it read back whole
+  const files = await listCheckpoints(folder);
+  const updates = [];
+  for (const file of files) updates.push((await readCheckpoint(file)).header.position.updates);
+  assert.deepEqual(updates, [200, 100]);
+  assert.equal(await resumeToEnd(rows, folder), await uninterruptedDigest(rows));
+});
