@@ -75,10 +75,11 @@ async function main(): Promise<void> {
     ['SIGTERM', 143],
   ] as const) {
     process.once(signal, () => {
+      // the second handler first: a second signal may follow the message at once
+      process.once(signal, () => process.exit(status));
       stopSignal = status;
       process.stderr.write(`\nstopping after the current step (${signal} again to quit at once)\n`);
       controller.abort();
-      process.once(signal, () => process.exit(status));
     });
   }
 

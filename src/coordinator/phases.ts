@@ -7,6 +7,7 @@ import { TrainingFailedError } from '../shared/errors.js';
 import {
   kBarrierArrivals,
   kNonFiniteStep,
+  kParkedThread,
   kStepsDone,
   kStopRequest,
   modelMemoryLayout,
@@ -58,7 +59,7 @@ export async function runPhase(
   const statsSnapshot = stats.slice();
 
   for (let attempt = 0; ; attempt++) {
-    const stopKill = scheduleKill(pool, control, request, attempt);
+    const stopKill = scheduleKill(pool, control);
     try {
       return await pool.trainSteps(
         session,
@@ -101,32 +102,24 @@ function resetControl(control: Int32Array, stepsDone: number): void {
   Atomics.store(control, kStopRequest, 0);
   Atomics.store(control, kBarrierArrivals, 0);
   Atomics.store(control, kNonFiniteStep, 0);
+  Atomics.store(control, kParkedThread, 0);
   Atomics.store(control, kStepsDone, stepsDone);
 }
 
 /**
- * The test-only fault `worker-kill@STEP` terminates one worker thread from
- * outside while it trains step STEP, as an out-of-memory kill or a crash of
- * native code would; returns the function that cancels it.
+ * The test-only fault `worker-kill@STEP` terminates a worker thread from
+ * outside in the middle of step STEP: the worker parks itself there and the
+ * coordinator terminates it, as a crash would end it. Returns the function
+ * that cancels the watch.
  */
-function scheduleKill(
-  pool: WorkerPool,
-  control: Int32Array,
-  request: PhaseRequest,
-  attempt: number,
-): () => void {
-  const fault = injectedFault();
-  if (fault?.kind !== 'kill' || (attempt > 0 && !fault.repeated)) return () => {};
-  const { fromStep, toStep, updatesBefore } = request;
-  if (fault.step <= updatesBefore || fault.step > updatesBefore + toStep - fromStep) {
-    return () => {};
-  }
+function scheduleKill(pool: WorkerPool, control: Int32Array): () => void {
+  if (injectedFault()?.kind !== 'kill') return () => {};
   const timer = setInterval(() => {
-    const current = updatesBefore + Atomics.load(control, kStepsDone) - fromStep + 1;
-    if (current >= fault.step) {
+    const parked = Atomics.load(control, kParkedThread);
+    if (parked !== 0) {
       clearInterval(timer);
-      void pool.terminateOne();
+      void pool.terminateThread(parked);
     }
-  }, 0);
+  }, 1);
   return () => clearInterval(timer);
 }

@@ -155,11 +155,11 @@ export class WorkerPool {
   }
 
   /**
-   * Terminates one worker thread from outside, as a crash would; its task
-   * fails and Piscina starts a fresh thread in its place.
+   * Terminates the worker thread `threadId` from outside, as a crash would;
+   * its task fails and Piscina starts a fresh thread in its place.
    */
-  async terminateOne(): Promise<void> {
-    await this.pool.threads[0]?.terminate();
+  async terminateThread(threadId: number): Promise<void> {
+    await this.pool.threads.find((thread) => thread.threadId === threadId)?.terminate();
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,8 @@
 //
 //   worker-throw@N   a worker throws during step N
 //   worker-exit@N    a worker thread exits during step N
-//   worker-kill@N    the coordinator terminates a worker thread during step N
+//   worker-kill@N    a worker parks itself in step N and the coordinator
+//                    terminates its thread there
 //   nonfinite@N      a worker's loss is NaN at step N
 //   nonfinite-gradient@N
 //                    one of a worker's gradients is NaN at step N, its loss finite

@@ -143,7 +143,13 @@ export const kStepsDone = 3;
  * after it and all skip (or stop at) that step together; 0 when none.
  */
 export const kNonFiniteStep = 4;
-export const kControlSlots = 5;
+/**
+ * Test-only: the thread id of a worker that the fault switch parks at a step
+ * (waiting in JavaScript, never inside an engine's native code) for the
+ * coordinator to terminate it; 0 when none.
+ */
+export const kParkedThread = 5;
+export const kControlSlots = 6;
 
 /**
  * Live statistics of the current epoch, one Float64Array of slots per worker,

@@ -15,6 +15,7 @@ import {
   kStatsWaitMilliseconds,
   kStatsSlotsPerWorker,
   kNonFiniteStep,
+  kParkedThread,
   kStepsDone,
   modelMemoryLayout,
   parameterLayout,
@@ -164,7 +165,7 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
     const step = task.fromStep + index;
     const update = task.updatesBefore + index + 1;
     const started = performance.now();
-    if (fault?.step === update) injectFault(fault.kind);
+    if (fault?.step === update) injectFault(fault.kind, control);
 
     // gather this worker's shard of the global batch
     const batchStart = step * globalBatch;
@@ -237,7 +238,7 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
 /** The test-only fault this task injects, if any: on its first run, or on every run with `!`. */
 function faultFor(task: TrainTask): Fault | undefined {
   const fault = injectedFault();
-  if (fault === undefined || fault.kind === 'kill' || fault.kind.startsWith('checkpoint')) {
+  if (fault === undefined || fault.kind.startsWith('checkpoint')) {
     return undefined;
   }
   // one worker misbehaves: the last rank, so a one-worker run is hit too
@@ -245,9 +246,15 @@ function faultFor(task: TrainTask): Fault | undefined {
   return task.attempt === 0 || fault.repeated ? fault : undefined;
 }
 
-function injectFault(kind: Fault['kind']): void {
+function injectFault(kind: Fault['kind'], control: Int32Array): void {
   if (kind === 'throw') throw new Error('injected fault: a worker threw (SYNCGRAD_TEST_FAULT)');
   if (kind === 'exit') process.exit(3);
+  if (kind === 'kill') {
+    // parked in Atomics.wait, where terminating the thread is safe: a thread
+    // terminated inside onnxruntime's native code takes the process with it
+    Atomics.store(control, kParkedThread, threadId);
+    for (;;) Atomics.wait(control, kParkedThread, threadId);
+  }
 }
 
 /**
