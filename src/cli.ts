@@ -168,8 +168,7 @@ async function main(): Promise<void> {
           })
           .option('keep-checkpoints', {
             type: 'string',
-            default: '3',
-            describe: 'Checkpoints kept, newest first',
+            describe: 'Checkpoints kept, newest first [default: 3]',
           })
           .option('resume', {
             type: 'string',

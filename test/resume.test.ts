@@ -131,7 +131,53 @@ test('--resume of a folder with no checkpoint is an OptionError', async (t) => {
 
   await assert.rejects(train({ ...kSettings, resume: folder }), (error: unknown) => {
     assert.ok(error instanceof OptionError);
-    assert.match(error.message, /holds no usable checkpoint/);
+    assert.match(error.message, /holds no checkpoint; .* or start afresh without --resume/);
     return true;
   });
+});
+
+test('checkpoint folders are checked before any data is loaded', async (t) => {
+  const root = await temporaryFolder(t);
+  const used = join(root, 'used');
+  await train({ ...kSettings, maxSteps: 3, checkpointDir: used });
+  const file = join(root, 'a-file');
+  await writeFile(file, 'not a folder');
+  const cases: [TrainOptions, string, RegExp][] = [
+    [
+      { ...kSettings, checkpointDir: used },
+      'checkpoint-dir',
+      /already holds checkpoints of an earlier run; pass --resume/,
+    ],
+    [
+      { ...kSettings, checkpointDir: join(file, 'sub') },
+      'checkpoint-dir',
+      /cannot be used as a folder/,
+    ],
+    [{ ...kSettings, resume: file }, 'resume', /is a file; expected the --checkpoint-dir folder/],
+    [{ ...kSettings, resume: join(root, 'none') }, 'resume', /does not exist/],
+    [
+      { ...kSettings, checkpointEvery: { steps: 5 } },
+      'checkpoint-every',
+      /without --checkpoint-dir/,
+    ],
+    [{ ...kSettings, resume: '' }, 'resume', /--resume needs a folder name/],
+  ];
+
+  for (const [settings, option, message] of cases) {
+    await assert.rejects(train(settings), (error: unknown) => {
+      assert.ok(error instanceof OptionError, String(error));
+      assert.equal(error.option, option);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+test('an explicit default validation split resumes like the default itself', async (t) => {
+  const folder = join(await temporaryFolder(t), 'checkpoints');
+
+  await train({ ...kSettings, maxSteps: 5, checkpointDir: folder });
+  const resumed = await train({ ...kSettings, validationSplit: 0.1, resume: folder });
+
+  assert.equal(resumed.paramsDigest, (await uninterrupted()).paramsDigest);
 });

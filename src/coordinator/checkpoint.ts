@@ -6,7 +6,7 @@
 // checkpoints as they were.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { OptionError } from '../shared/errors.js';
@@ -158,12 +158,16 @@ export async function latestCheckpoint(
       (error: unknown) => describe(error),
     );
     if (typeof problem !== 'string') return problem;
-    onNotice?.(`checkpoint ${file} is damaged (${problem}); trying the one before it`);
+    const next = file === files.at(-1) ? 'no earlier one is left' : 'trying the one before it';
+    onNotice?.(`checkpoint ${file} is damaged (${problem}); ${next}`);
   }
   throw new OptionError(
     'resume',
-    `--resume ${directory} holds no usable checkpoint (${files.length} damaged or none at ` +
-      `all); expected the --checkpoint-dir folder of a run that wrote at least one`,
+    files.length === 0
+      ? `--resume ${directory} holds no checkpoint; expected the --checkpoint-dir folder of a ` +
+          `run that wrote at least one, or start afresh without --resume`
+      : `--resume ${directory} holds ${files.length} checkpoints, all damaged (see above); ` +
+          `start afresh without --resume, or restore a copy of the folder`,
   );
 }
 
@@ -214,9 +218,57 @@ export function identityMismatch(saved: RunIdentity, current: RunIdentity): stri
     .join('; ');
 }
 
+/**
+ * Removes all but the newest `keep` checkpoints, and the temporary files a
+ * killed writer left behind (one writer per folder, so none is in use now).
+ */
 async function prune(directory: string, keep: number): Promise<void> {
   const files = await listCheckpoints(directory);
   for (const file of files.slice(Math.max(1, keep))) await rm(file, { force: true });
+  for (const name of await readdir(directory)) {
+    if (name.startsWith(`.${kPrefix}`) && name.endsWith('.tmp')) {
+      await rm(join(directory, name), { force: true });
+    }
+  }
+}
+
+/**
+ * Checks the checkpoint folders before any data is loaded: `--checkpoint-dir`
+ * must be a folder that can be created, and must not already hold another
+ * run's checkpoints unless this run resumes from them; `--resume` must be a
+ * folder.
+ */
+export async function checkCheckpointFolders(
+  checkpointDir: string | undefined,
+  resume: string | undefined,
+): Promise<void> {
+  if (resume !== undefined) {
+    const stats = await stat(resume).catch(() => undefined);
+    if (!stats?.isDirectory()) {
+      throw new OptionError(
+        'resume',
+        `--resume ${resume} ${stats ? 'is a file' : 'does not exist'}; expected the ` +
+          `--checkpoint-dir folder of an earlier run`,
+      );
+    }
+  }
+  if (checkpointDir === undefined) return;
+  try {
+    await mkdir(checkpointDir, { recursive: true });
+  } catch (error) {
+    throw new OptionError(
+      'checkpoint-dir',
+      `--checkpoint-dir ${checkpointDir} cannot be used as a folder (${describe(error)}); ` +
+        `name a folder that exists or can be created`,
+    );
+  }
+  if (resume === undefined && (await listCheckpoints(checkpointDir)).length > 0) {
+    throw new OptionError(
+      'checkpoint-dir',
+      `--checkpoint-dir ${checkpointDir} already holds checkpoints of an earlier run; pass ` +
+        `--resume ${checkpointDir} to continue that run, or name an empty folder for a new one`,
+    );
+  }
 }
 
 async function syncDirectory(directory: string): Promise<void> {

@@ -55,7 +55,7 @@ export interface TrainFlags extends ReadFlags {
   backend?: string;
   checkpointDir?: string;
   checkpointEvery?: string;
-  keepCheckpoints: string;
+  keepCheckpoints?: string;
   resume?: string;
   onNonfinite: string;
   onCheckpointFailure: string;

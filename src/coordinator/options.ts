@@ -179,27 +179,49 @@ export type ResolvedOptions = Required<
   };
 
 /** The checks of the checkpoint options, naming their flags. */
-function checkCheckpointOptions(resolved: ResolvedOptions): void {
-  const every = resolved.checkpointEvery as Partial<{ steps: number; epochs: number }>;
-  const count = every?.steps ?? every?.epochs;
-  if (typeof every !== 'object' || every === null || !Number.isInteger(count) || count! < 1) {
-    throw new OptionError(
-      'checkpoint-every',
-      `--checkpoint-every must be a whole number of steps (500) or of epochs (1epoch, 2epochs), ` +
-        `got ${JSON.stringify(resolved.checkpointEvery)}`,
-    );
-  }
-  wholeNumber('keep-checkpoints', resolved.keepCheckpoints, 1, 'Use --keep-checkpoints 3.');
-  oneOf('on-nonfinite', resolved.onNonFinite, ['stop', 'skip']);
-  oneOf('on-checkpoint-failure', resolved.onCheckpointFailure, ['stop', 'continue']);
+function checkCheckpointOptions(resolved: ResolvedOptions, options: TrainOptions): void {
   for (const [flag, value] of [
-    ['checkpoint-dir', resolved.checkpointDir],
-    ['resume', resolved.resume],
+    ['resume', options.resume],
+    ['checkpoint-dir', options.checkpointDir],
   ] as const) {
     if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
       throw new OptionError(flag, `--${flag} needs a folder name, got ${JSON.stringify(value)}.`);
     }
   }
+  if (resolved.checkpointDir === undefined) {
+    for (const [flag, value] of [
+      ['checkpoint-every', options.checkpointEvery],
+      ['keep-checkpoints', options.keepCheckpoints],
+    ] as const) {
+      if (value !== undefined) {
+        throw new OptionError(
+          flag,
+          `--${flag} was given without --checkpoint-dir, so no checkpoint would be written; ` +
+            `add --checkpoint-dir DIR, or drop --${flag}.`,
+        );
+      }
+    }
+  }
+  const every = resolved.checkpointEvery as Partial<{ steps: number; epochs: number }>;
+  const count = every?.steps ?? every?.epochs;
+  const both = every?.steps !== undefined && every?.epochs !== undefined;
+  if (
+    typeof every !== 'object' ||
+    every === null ||
+    both ||
+    !Number.isInteger(count) ||
+    count! < 1
+  ) {
+    throw new OptionError(
+      'checkpoint-every',
+      `--checkpoint-every must be a whole number of steps (500) or of epochs (1epoch, 2epochs), ` +
+        `got ${JSON.stringify(resolved.checkpointEvery)}. Example: --checkpoint-every 500, or ` +
+        `checkpointEvery: { steps: 500 }.`,
+    );
+  }
+  wholeNumber('keep-checkpoints', resolved.keepCheckpoints, 1, 'Use --keep-checkpoints 3.');
+  oneOf('on-nonfinite', resolved.onNonFinite, ['stop', 'skip']);
+  oneOf('on-checkpoint-failure', resolved.onCheckpointFailure, ['stop', 'continue']);
 }
 
 export type EngineChoice = EngineName | 'auto';
@@ -236,7 +258,7 @@ export function resolveOptions(options: TrainOptions): ResolvedOptions {
     onNonFinite: options.onNonFinite ?? 'stop',
     onCheckpointFailure: options.onCheckpointFailure ?? 'stop',
   };
-  checkCheckpointOptions(resolved);
+  checkCheckpointOptions(resolved, options);
 
   wholeNumber(
     'workers',

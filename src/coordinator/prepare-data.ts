@@ -94,6 +94,8 @@ export interface DataSummary {
 
 export interface PreparedData {
   summary: DataSummary;
+  /** The fraction of the training set held out for validation, after the default. */
+  validationFraction: number;
   images: LabelledImages;
   shape: ModelShape;
   train: SharedSamples;
@@ -158,6 +160,7 @@ export function prepareData(splits: DatasetSplits, settings: ResolvedOptions): P
       imageShape,
     };
   return {
+    validationFraction: fraction,
     summary: {
       classNames: images.classNames,
       train: { count: trainCount, source: images.source, imageShape },

@@ -28,6 +28,8 @@ const kMaxPhaseSteps = 2000;
 
 export interface EpochsResult {
   position: RunPosition;
+  /** The newest checkpoint written or resumed from, if any. */
+  checkpoint?: string;
   /** The checkpoint the run resumed from, if any. */
   resumedFrom?: string;
 }
@@ -45,7 +47,7 @@ export async function runEpochs(
 ): Promise<EpochsResult> {
   const control = new Int32Array(session.control);
   const stats = new Float64Array(session.stats);
-  const identity = runIdentity(data, settings);
+  const identity = runIdentity(data, session, settings);
   const stepsPerEpoch = Math.ceil(data.train.count / settings.batchSize);
   const totalSteps = Math.min(settings.maxSteps, stepsPerEpoch * settings.epochs);
   const epochs = Math.ceil(totalSteps / stepsPerEpoch);
@@ -65,6 +67,12 @@ export async function runEpochs(
     }
     modelBytes(session).set(checkpoint.model);
     position = checkpoint.header.position;
+    if (position.updates >= totalSteps) {
+      settings.onNotice?.(
+        `${checkpoint.file} is at update ${position.updates}, at or past the ${totalSteps} ` +
+          `steps of these settings (--epochs, --max-steps), so nothing is left to train`,
+      );
+    }
     resumedFrom = checkpoint.file;
     settings.onNotice?.(
       `resuming from ${checkpoint.file}: update ${position.updates}, epoch ` +
@@ -81,6 +89,7 @@ export async function runEpochs(
   for (let epoch = 1; epoch < position.epoch; epoch++) shuffleInPlace(order, shuffle);
 
   const checkpoints = new Checkpoints(session, identity, settings);
+  checkpoints.last = resumedFrom;
   let phaseSteps = 50;
   const stopRequested = () => settings.signal?.aborted === true;
 
@@ -163,7 +172,7 @@ export async function runEpochs(
       await checkpoints.write({ ...position, epoch: position.epoch + 1, stepInEpoch: 0 });
     }
   }
-  return { position, resumedFrom };
+  return { position, resumedFrom, checkpoint: checkpoints.last };
 }
 
 function freshPosition(): RunPosition {
@@ -208,17 +217,21 @@ function record(
 }
 
 /** What a checkpoint must match to be resumed: the model, optimizer, batching and data. */
-function runIdentity(data: PreparedData, settings: ResolvedOptions): RunIdentity {
+function runIdentity(
+  data: PreparedData,
+  session: SessionMemory,
+  settings: ResolvedOptions,
+): RunIdentity {
   const hash = createHash('sha256');
   const train = data.train;
   hash.update(new Uint8Array(train.pixels)).update(new Uint8Array(train.labels));
   hash.update(new Uint8Array(storedIndices(train).buffer));
   return {
     shape: data.shape,
-    optimizer: [settings.optimizer, settings.learningRate, settings.momentum],
+    optimizer: session.optimizer,
     batchSize: settings.batchSize,
     seed: settings.seed,
-    validationSplit: settings.validationSplit,
+    validationSplit: data.validationFraction,
     data: hash.digest('hex'),
   };
 }
@@ -228,6 +241,9 @@ function runIdentity(data: PreparedData, settings: ResolvedOptions): RunIdentity
  * atomic; the fault switch can stall or fail one for tests.
  */
 class Checkpoints {
+  /** The newest checkpoint this run wrote or resumed from. */
+  last: string | undefined;
+
   constructor(
     private readonly session: SessionMemory,
     private readonly identity: RunIdentity,
@@ -266,13 +282,14 @@ class Checkpoints {
     const fault = injectedFault();
     const hit = fault?.step === position.updates ? fault.kind : undefined;
     try {
-      return await writeCheckpoint(
+      this.last = await writeCheckpoint(
         directory,
         { identity: this.identity, position, workers: this.settings.workers },
         modelBytes(this.session).slice(),
         this.settings.keepCheckpoints,
         hit?.startsWith('checkpoint') ? (temporary) => stall(hit, temporary) : undefined,
       );
+      return this.last;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const message =
@@ -305,10 +322,12 @@ class Checkpoints {
   /** The error for a step that failed on every attempt, after a checkpoint of the step before. */
   async failed(position: RunPosition, error: TrainingFailedError): Promise<TrainingFailedError> {
     const file = await this.write(position).catch(() => undefined);
-    return new TrainingFailedError(
+    const failure = new TrainingFailedError(
       error.step,
       `${error.message}${resumeHint(file, this.settings)}`,
     );
+    if (file) failure.checkpoint = file;
+    return failure;
   }
 
   /** The error for a non-finite loss: the last good checkpoint is left as it is. */
@@ -316,12 +335,9 @@ class Checkpoints {
     return new TrainingFailedError(
       step,
       `step ${step}: the loss or a gradient is not finite, so training stopped before its ` +
-        `update (after ` +
-        `update ${position.updates}); lower --lr, check the data for extreme values, or pass ` +
-        `--on-nonfinite skip to skip such steps` +
-        (this.settings.checkpointDir
-          ? `; the last checkpoint in ${this.settings.checkpointDir} is kept`
-          : ''),
+        `update (after update ${position.updates}); lower --lr, check the data for extreme ` +
+        `values, or pass --on-nonfinite skip to skip such steps` +
+        (this.last ? `; the last checkpoint, ${this.last}, is kept` : ''),
     );
   }
 }

@@ -18,6 +18,8 @@ import { prepareData, resolveData } from './prepare-data.js';
 import type { DataSummary, PreparedData } from './prepare-data.js';
 import { runEpochs } from './run-epochs.js';
 import { allocateSession, initializeParameters } from './session.js';
+import { checkCheckpointFolders } from './checkpoint.js';
+import { TrainingAbortedError } from '../shared/errors.js';
 import { startPool } from './start-pool.js';
 
 /** A trained model: its shape, its classes and a copy of its parameters. */
@@ -61,6 +63,7 @@ export interface TrainingSummary {
 export async function train(options: TrainOptions): Promise<TrainingSummary> {
   const settings = resolveOptions(options);
   const optimizer = optimizerConfig(settings.optimizer, settings.learningRate, settings.momentum);
+  await checkCheckpointFolders(settings.checkpointDir, settings.resume);
 
   // the workers start and load their engine while the data loads
   const starting = startPool(settings, options.backend !== undefined);
@@ -85,12 +88,21 @@ async function runTraining(
 ): Promise<TrainingSummary> {
   const session = allocateSession(data.shape, settings.workers, optimizer, data.train);
   const parameters = new Float32Array(session.model.buffer, 0, parameterLayout(data.shape).count);
-  const { position } = await runEpochs(pool, session, data, settings, () =>
+  const { position, checkpoint } = await runEpochs(pool, session, data, settings, () =>
     initializeParameters(data.shape, settings.seed, parameters),
   );
   const history = position.history;
 
+  // a stop asked for once training is done still stops: before or after the test set
+  const stopped = () => {
+    if (!settings.signal?.aborted) return;
+    const error = new TrainingAbortedError('Training was stopped before its final evaluation.');
+    if (checkpoint) error.checkpoint = checkpoint;
+    throw error;
+  };
+  stopped();
   const test = data.test ? await pool.evaluate(session, data.test.samples) : null;
+  stopped();
   return {
     data: data.summary,
     model: {

@@ -72,6 +72,9 @@ export class EngineError extends SyncgradError {
 export class TrainingFailedError extends SyncgradError {
   override name = 'TrainingFailedError';
 
+  /** The checkpoint written as training stopped, when one was. */
+  checkpoint?: string;
+
   constructor(
     readonly step: number,
     message: string,
