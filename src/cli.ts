@@ -68,15 +68,20 @@ async function main(): Promise<void> {
   tf.env().set('PROD', true);
   const controller = new AbortController();
   // the first Ctrl-C (or SIGTERM) stops after a whole step, with a checkpoint
-  // when there is a checkpoint folder; a second one quits at once, which
-  // cannot damage a checkpoint, since each is written atomically
+  // when there is a checkpoint folder; a second one ends the process by that
+  // signal at once, which cannot damage a checkpoint (each is written
+  // atomically). It re-raises the signal rather than calling process.exit:
+  // exiting while onnxruntime runs in a worker thread aborts the process
   for (const [signal, status] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
     process.once(signal, () => {
       // the second handler first: a second signal may follow the message at once
-      process.once(signal, () => process.exit(status));
+      process.once(signal, () => {
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      });
       stopSignal = status;
       process.stderr.write(`\nstopping after the current step (${signal} again to quit at once)\n`);
       controller.abort();

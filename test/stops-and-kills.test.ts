@@ -212,7 +212,8 @@ test('a second Ctrl-C during a checkpoint write quits at once and leaves the ear
   run.signal('SIGINT');
   const stopped = await run.stopped;
 
-  assert.equal(stopped.status, 130);
+  // ended by the signal itself, which a shell reports as status 130
+  assert.equal(stopped.signal, 'SIGINT');
   // the paused write never reached its rename; the two before it read back whole
   const files = await listCheckpoints(folder);
   const updates = [];
