@@ -18,7 +18,7 @@ import {
   gunzipPrefix,
   removeEmptyDirectories,
 } from './common.js';
-import { CacheFolderError, createCacheFolder } from './download.js';
+import { CacheFolderError, createCacheFolder, writing } from './download.js';
 import { describeBytes } from './saved-text.js';
 import { kCifarFolder } from './source-kind.js';
 
@@ -55,7 +55,7 @@ export async function unpackCifarArchive(
   let scratch: string | undefined;
   let unpacked = false;
   try {
-    scratch = await writing(parent, () => mkdtemp(join(parent, '.unpacking-')));
+    scratch = await writing(parent, () => mkdtemp(join(parent, '.unpacking-')), parent);
 
     // node-tar keeps every entry inside the scratch folder (no absolute or '..' paths)
     try {
@@ -99,8 +99,8 @@ export async function unpackCifarArchive(
 
     // the manifest goes in before the folder is renamed into place, so a
     // folder another load finds there always has one to be checked against
-    await writing(folder, () => writeCacheManifest(folder, kCifarFiles));
-    await writing(destination, () => rename(folder, destination));
+    await writing(folder, () => writeCacheManifest(folder, kCifarFiles), folder);
+    await writing(destination, () => rename(folder, destination), destination);
     unpacked = true;
   } finally {
     // node-tar rejects on a broken stream while entries already begun are still
@@ -151,17 +151,4 @@ function holding(entries: string[]): string {
   const sorted = [...entries].sort(compareCodePoints);
   const shown = sorted.slice(0, 5).join(', ');
   return entries.length > 5 ? `${shown} and ${entries.length - 5} more` : shown;
-}
-
-/** Runs one step of writing into the cache, turning its failure into a CacheFolderError. */
-async function writing<T>(path: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    throw new CacheFolderError(
-      path,
-      `cannot write ${path} (${describe(error)}); expected a cache folder syncgrad can ` +
-        `write to, so fix its permissions or pass another folder with --cache-dir`,
-    );
-  }
 }

@@ -129,16 +129,23 @@ export function fileUrl(baseUrl: string, file: string): string {
   return new URL(file, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
 }
 
-/** Runs one file-system step of writing `path`, turning its failure into a CacheFolderError. */
-async function writing<T>(path: string, step: () => Promise<T>): Promise<T> {
+/**
+ * Runs one file-system step of writing `path` into the cache, turning its
+ * failure into a CacheFolderError that names `what` is written.
+ */
+export async function writing<T>(
+  path: string,
+  step: () => Promise<T>,
+  what = `the download ${path}`,
+): Promise<T> {
   try {
     return await step();
   } catch (error) {
     throw new CacheFolderError(
       path,
-      `cannot write the download ${path} (${describe(error)}); expected a cache folder ` +
-        `syncgrad can write to, so free some space or fix its permissions, or pass another ` +
-        `folder with --cache-dir`,
+      `cannot write ${what} (${describe(error)}); expected a cache folder syncgrad can ` +
+        `write to, so free some space or fix its permissions, or pass another folder with ` +
+        `--cache-dir`,
     );
   }
 }
