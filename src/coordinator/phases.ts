@@ -71,8 +71,6 @@ export async function runPhase(
         request.onNonFinite,
       );
     } catch (error) {
-      // an abort is not a failure, and neither is an error the engine raised on purpose
-      if (Atomics.load(control, kStopRequest) === 1) throw error;
       const failedStep =
         updatesBefore + Math.max(0, Atomics.load(control, kStepsDone) - fromStep) + 1;
       model.set(snapshot);

@@ -118,7 +118,7 @@ export class WorkerPool {
           onNonFinite,
         })
         .catch((error: unknown) => {
-          requestStop(control, 2);
+          releaseWorkers(control);
           throw error;
         }),
     );
@@ -168,12 +168,12 @@ export class WorkerPool {
 }
 
 /**
- * Asks every worker of a session to stop at its next barrier: 1 when the
- * caller aborted, 2 when a worker failed. Waiters are woken so they see it now
- * rather than at their next periodic check.
+ * After a worker failed, asks the others to leave at their next barrier;
+ * waiters are woken so they see it now rather than at their next periodic
+ * check.
  */
-export function requestStop(control: Int32Array, reason: 1 | 2): void {
-  Atomics.compareExchange(control, kStopRequest, 0, reason);
+function releaseWorkers(control: Int32Array): void {
+  Atomics.store(control, kStopRequest, 1);
   Atomics.notify(control, kBarrierGeneration);
 }
 

@@ -133,7 +133,11 @@ export function shardRange(batchSize: number, rank: number, workers: number): [n
 export const kBarrierArrivals = 0;
 /** Incremented each time a barrier opens; waiters sleep on this slot. */
 export const kBarrierGeneration = 1;
-/** Non-zero once the coordinator asks the workers to stop: 1 abort, 2 failure. */
+/**
+ * Non-zero once a worker of the phase failed, so the others leave their
+ * barrier instead of waiting for it (a stop asked for by the caller waits for
+ * the phase to end instead, see run-epochs.ts).
+ */
 export const kStopRequest = 2;
 /** Steps of the current epoch completed (parameters updated), for progress. */
 export const kStepsDone = 3;

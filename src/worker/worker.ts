@@ -15,7 +15,6 @@ import {
   kStatsWaitMilliseconds,
   kStatsSlotsPerWorker,
   kNonFiniteStep,
-  kParkedThread,
   kStepsDone,
   modelMemoryLayout,
   parameterLayout,
@@ -44,9 +43,8 @@ import {
   slotView,
 } from '../shared/optimizers.js';
 import type { ModelMemory } from '../shared/optimizers.js';
-import { injectedFault } from '../shared/faults.js';
-import type { Fault } from '../shared/faults.js';
 import { arriveAndWait } from './barrier.js';
+import { faultFor, injectFault } from './fault-injection.js';
 import type { GradientEngine, ShardRows } from './engine.js';
 
 // Each engine is imported when a task first needs it, so a thread loads
@@ -211,15 +209,10 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
       stoppedAt = update;
       break;
     }
-    if (!nonFinite) {
-      reduceGradients(model, rank, ownStart, ownEnd, 1 / batchSize);
-    }
+    if (nonFinite) skipped.push(update);
+    else reduceGradients(model, rank, ownStart, ownEnd, 1 / batchSize);
     const reduced = performance.now();
-    if (!nonFinite) {
-      applyUpdate(session.optimizer, update, model, rank, ownStart, ownEnd);
-    } else {
-      skipped.push(update);
-    }
+    if (!nonFinite) applyUpdate(session.optimizer, update, model, rank, ownStart, ownEnd);
     const updated = performance.now();
     arriveAndWait(control, workers);
     if (rank === 0) Atomics.add(control, kStepsDone, 1);
@@ -233,28 +226,6 @@ async function train(task: TrainTask, views: SessionViews): Promise<TrainStepsRe
   }
   stats[statsBase + kStatsLiveTensors] = views.engine.liveTensors();
   return { lossSums, correct, skipped, stoppedAt };
-}
-
-/** The test-only fault this task injects, if any: on its first run, or on every run with `!`. */
-function faultFor(task: TrainTask): Fault | undefined {
-  const fault = injectedFault();
-  if (fault === undefined || fault.kind.startsWith('checkpoint')) {
-    return undefined;
-  }
-  // one worker misbehaves: the last rank, so a one-worker run is hit too
-  if (task.rank !== task.session.workers - 1) return undefined;
-  return task.attempt === 0 || fault.repeated ? fault : undefined;
-}
-
-function injectFault(kind: Fault['kind'], control: Int32Array): void {
-  if (kind === 'throw') throw new Error('injected fault: a worker threw (SYNCGRAD_TEST_FAULT)');
-  if (kind === 'exit') process.exit(3);
-  if (kind === 'kill') {
-    // parked in Atomics.wait, where terminating the thread is safe: a thread
-    // terminated inside onnxruntime's native code takes the process with it
-    Atomics.store(control, kParkedThread, threadId);
-    for (;;) Atomics.wait(control, kParkedThread, threadId);
-  }
 }
 
 /**
