@@ -34,8 +34,17 @@ export interface Fault {
   repeated: boolean;
 }
 
-const kPattern =
-  /^(worker-throw|worker-exit|worker-kill|nonfinite-gradient|nonfinite|checkpoint-enospc|checkpoint-eacces|checkpoint-pause)@(\d+)(!?)$/;
+const kKinds = [
+  'worker-throw',
+  'worker-exit',
+  'worker-kill',
+  'nonfinite-gradient',
+  'nonfinite',
+  'checkpoint-enospc',
+  'checkpoint-eacces',
+  'checkpoint-pause',
+];
+const kPattern = new RegExp(`^(${kKinds.join('|')})@(\\d+)(!?)$`);
 
 /** The fault the environment asks for, or undefined. */
 export function injectedFault(): Fault | undefined {

@@ -104,7 +104,7 @@ export interface TrainStepsResult {
   correct: Float64Array;
   /** Update numbers of steps skipped for a non-finite loss. */
   skipped: number[];
-  /** The update number the phase stopped before, for a non-finite loss; 0 when it ran to the end. */
+  /** The update the phase stopped before, for a non-finite loss; 0 when it ran to the end. */
   stoppedAt: number;
 }
 

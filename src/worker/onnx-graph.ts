@@ -177,9 +177,9 @@ function model(graph: GraphBuilder, name: string, inputs: ValueInfo[], outputs: 
 }
 
 /**
- * The training graph: inputs as in `modelInputs`, 8-bit pixels divided by 255; outputs `loss_sum` and
- * `correct` (float scalars) and, per layer, the kernel and bias gradients of
- * the summed loss, shaped like the parameters.
+ * The training graph: inputs as in `modelInputs`, 8-bit pixels divided by 255;
+ * outputs `loss_sum` and `correct` (float scalars) and, per layer, the kernel
+ * and bias gradients of the summed loss, shaped like the parameters.
  */
 export function trainingGraph(shape: ModelShape, pixelType: PixelType = 'float32'): Uint8Array {
   const graph = new GraphBuilder();

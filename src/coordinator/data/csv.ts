@@ -27,7 +27,7 @@ interface CsvRecord {
   info: { lines: number };
 }
 
-/** Reads a CSV file of images; `options.labelColumn` picks the label column (see `labelColumnOf`). */
+/** Reads a CSV file of images; `options.labelColumn` picks the label column (`labelColumnOf`). */
 export async function readCsvImages(
   path: string,
   options: CsvReadOptions = {},

@@ -165,7 +165,8 @@ function badImagesNotice(folder: string, bad: BadImage[]): string {
   const named = bad.slice(0, kNamedBadImages).map(({ file, reason }) => `${file} (${reason})`);
   const more = bad.length > kNamedBadImages ? ` and ${bad.length - kNamedBadImages} more` : '';
   const count = bad.length === 1 ? '1 image' : `${bad.length.toLocaleString('en-US')} images`;
-  return `left out ${count} of ${folder} that cannot be decoded (--skip-bad): ${named.join(', ')}${more}`;
+  const list = `${named.join(', ')}${more}`;
+  return `left out ${count} of ${folder} that cannot be decoded (--skip-bad): ${list}`;
 }
 
 /** Fails when every image of some class was left out, naming those classes. */
