@@ -18,10 +18,9 @@ import {
   png16,
   writeClasses,
 } from './data-image-files.js';
-import { lastJsonLine, runCli } from './helpers/cli.js';
+import { lastJsonLine, runCli, shortTrainArgs } from './helpers/cli.js';
 
 const [kWidth, kHeight] = [6, 5];
-const kTrain = ['--epochs', '1', '--workers', '2', '--batch-size', '8', '--json'];
 
 /** One file of every format and variant, of class seed `seed`. */
 async function everyFormat(seed: number): Promise<Record<string, Buffer>> {
@@ -53,14 +52,7 @@ test('a folder of every image format trains', async (t) => {
     cat: await everyFormat(2),
   });
 
-  const run = await runCli([
-    'train',
-    '--dataset',
-    root,
-    ...kTrain,
-    '--cache-dir',
-    await temporaryFolder(t),
-  ]);
+  const run = await runCli(shortTrainArgs(root, '--cache-dir', await temporaryFolder(t)));
 
   assert.equal(run.status, 0, run.stderr);
   const report = lastJsonLine(run.stdout);
@@ -84,20 +76,19 @@ test('mixed sizes train with --image-size, --channels 1 and --skip-bad', async (
   await writeFile(join(root, 'cat', 'text.gif'), 'not a GIF');
   const cacheDir = await temporaryFolder(t);
 
-  const refused = await runCli(['train', '--dataset', root, ...kTrain, '--cache-dir', cacheDir]);
-  const run = await runCli([
-    'train',
-    '--dataset',
-    root,
-    ...kTrain,
-    '--cache-dir',
-    cacheDir,
-    '--image-size',
-    '8x8',
-    '--channels',
-    '1',
-    '--skip-bad',
-  ]);
+  const refused = await runCli(shortTrainArgs(root, '--cache-dir', cacheDir));
+  const run = await runCli(
+    shortTrainArgs(
+      root,
+      '--cache-dir',
+      cacheDir,
+      '--image-size',
+      '8x8',
+      '--channels',
+      '1',
+      '--skip-bad',
+    ),
+  );
 
   assert.notEqual(refused.status, 0);
   // chunks decode in parallel, so either bad file may be the one reported
@@ -128,16 +119,9 @@ test('manifests train as the dataset and as the test set', async (t) => {
   await writeFile(manifest, `${rows.join('\n')}\n`);
   await writeFile(testManifest, `${testRows.join('\n')}\n`);
 
-  const run = await runCli([
-    'train',
-    '--dataset',
-    manifest,
-    '--test',
-    testManifest,
-    ...kTrain,
-    '--cache-dir',
-    await temporaryFolder(t),
-  ]);
+  const run = await runCli(
+    shortTrainArgs(manifest, '--test', testManifest, '--cache-dir', await temporaryFolder(t)),
+  );
 
   assert.equal(run.status, 0, run.stderr);
   const report = lastJsonLine(run.stdout);
