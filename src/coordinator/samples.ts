@@ -8,11 +8,11 @@ import { randomStream, kStreamValidationSplit, shuffleInPlace } from './random.j
 
 /**
  * Puts images into shared memory as they are, 8-bit or float, with their
- * labels; the set is every image, or the images at `indices` of an earlier
- * set sharing its memory. Labels must have passed `checkDataset` (dataset.ts). Pixels that
- * already live in a SharedArrayBuffer of their own length are used in place.
+ * labels, as a set of every image (`subset` makes sets of some of them).
+ * Labels must have passed `checkDataset` (dataset.ts). Pixels that already
+ * live in a SharedArrayBuffer of their own length are used in place.
  */
-export function toSharedSamples(images: LabelledImages, indices?: Int32Array): SharedSamples {
+export function toSharedSamples(images: LabelledImages): SharedSamples {
   const { pixels } = images;
   const pixelType = pixels instanceof Uint8Array ? 'uint8' : 'float32';
   const ownBuffer =
@@ -26,14 +26,7 @@ export function toSharedSamples(images: LabelledImages, indices?: Int32Array): S
   }
   const labels = new SharedArrayBuffer(images.count * Int32Array.BYTES_PER_ELEMENT);
   new Int32Array(labels).set(images.labels.subarray(0, images.count));
-  const samples: SharedSamples = {
-    pixels: shared,
-    pixelType,
-    labels,
-    stored: images.count,
-    count: images.count,
-  };
-  return indices === undefined ? samples : subset(samples, indices);
+  return { pixels: shared, pixelType, labels, count: images.count };
 }
 
 /** The samples at `indices` of a set that stores every sample, sharing its memory. */

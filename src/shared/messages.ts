@@ -35,19 +35,17 @@ export type PixelType = 'uint8' | 'float32';
  * same stored images with its own `indices`, never a second copy.
  */
 export interface SharedSamples {
-  /** `stored × inputSize` pixels of `pixelType`. */
+  /** The stored samples' pixels, `inputSize` of `pixelType` each. */
   pixels: SharedArrayBuffer;
   pixelType: PixelType;
   /** Int32, the class of each stored sample. */
   labels: SharedArrayBuffer;
-  /** Samples stored in `pixels` and `labels`. */
-  stored: number;
   /**
    * Int32, the stored samples that make up this set, in order; absent when
    * the set is every stored sample.
    */
   indices?: SharedArrayBuffer;
-  /** Samples in the set: the length of `indices`, else `stored`. */
+  /** Samples in the set: the length of `indices`, else every stored sample. */
   count: number;
 }
 
