@@ -54,9 +54,10 @@ export async function runPhase(
   const { session, fromStep, updatesBefore } = request;
   const control = new Int32Array(session.control);
   const model = modelBytes(session);
-  const snapshot = model.slice();
+  const { snapshot, statsSnapshot } = snapshotsOf(session);
+  snapshot.set(model);
   const stats = new Float64Array(session.stats);
-  const statsSnapshot = stats.slice();
+  statsSnapshot.set(stats);
 
   for (let attempt = 0; ; attempt++) {
     const stopKill = scheduleKill(pool, control);
@@ -93,6 +94,27 @@ export async function runPhase(
       stopKill();
     }
   }
+}
+
+/**
+ * Each session's snapshot buffers, made once: a phase starts every quarter
+ * second or so, and fresh megabyte buffers each time would only churn memory.
+ */
+const snapshotBuffers = new WeakMap<
+  SessionMemory,
+  { snapshot: Uint8Array; statsSnapshot: Float64Array }
+>();
+
+function snapshotsOf(session: SessionMemory) {
+  let buffers = snapshotBuffers.get(session);
+  if (buffers === undefined) {
+    buffers = {
+      snapshot: new Uint8Array(modelBytes(session).length),
+      statsSnapshot: new Float64Array(new Float64Array(session.stats).length),
+    };
+    snapshotBuffers.set(session, buffers);
+  }
+  return buffers;
 }
 
 /** Clears what a failed phase left in the control block, so the next attempt starts clean. */
